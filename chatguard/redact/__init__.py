@@ -1,0 +1,1 @@
+"""The redaction engine: find personal data, replace it with placeholders, restore it."""

@@ -1,0 +1,1 @@
+"""Redaction accuracy and speed benchmark: dataset, scorer, runner."""

@@ -1,0 +1,57 @@
+"""The errors chatguard raises.
+
+Every error is a type, carries no personal data in its message or attributes,
+and maps to one HTTP status (``http_status``) so that the server layer translates
+it in one place.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ChatguardError(Exception):
+    """Base class of every error chatguard raises on purpose."""
+
+    http_status: ClassVar[int] = 500
+
+
+class ConfigurationError(ChatguardError):
+    """The configuration is invalid; the message names the bad key."""
+
+
+class ModelNotInstalledError(ConfigurationError):
+    """A configured spaCy model is not installed; chatguard never downloads one."""
+
+
+class RedactionError(ChatguardError):
+    """Detection failed, so the text was not redacted and must not leave.
+
+    Raised instead of ever returning raw text as if it were redacted (fail closed).
+    """
+
+    http_status = 503
+
+
+class RedactionTimeoutError(RedactionError):
+    """Detection did not finish within its time limit; the text must not leave."""
+
+    http_status = 504
+
+
+class UnsupportedLanguageError(ChatguardError):
+    """A caller asked for a language chatguard has no recognisers for."""
+
+    http_status = 400
+
+
+class UnknownDestinationError(ChatguardError):
+    """A caller named a destination that has no redaction policy."""
+
+    http_status = 400
+
+
+class MessageTooLargeError(ChatguardError):
+    """A message is longer than the configured maximum."""
+
+    http_status = 413

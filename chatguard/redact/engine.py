@@ -1,0 +1,185 @@
+"""The detection engine: Presidio's analyzer with chatguard's recognisers, six languages.
+
+``RedactionEngine`` is synchronous and CPU-bound; :class:`chatguard.Redactor` runs
+it off the event loop. It finds personal data in the text as the user typed it,
+after normalising evasions (zero-width characters, full-width digits, split
+digits, spelled-out e-mail addresses), and reports offsets into the original.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from chatguard.errors import UnsupportedLanguageError
+from chatguard.model import Entity, EntityType
+from chatguard.redact.languages import SUPPORTED_LANGUAGES, LanguageDetector
+from chatguard.redact.nlp import ChatguardNlpEngine
+from chatguard.redact.normalize import NormalisedText, join_split_digits, normalise
+from chatguard.redact.recognizers import build_recognizers
+from chatguard.redact.recognizers.predefined import build_predefined_recognizers
+from chatguard.settings import RedactionSettings
+
+logger = logging.getLogger(__name__)
+
+#: Types whose recognisers are patterns over characters: the only ones run again on
+#: the variant of a text whose split digits were joined.
+DIGIT_TYPES: Final[tuple[str, ...]] = (
+    EntityType.PHONE_NUMBER,
+    EntityType.CREDIT_CARD,
+    EntityType.IBAN_CODE,
+    EntityType.TICKET_NUMBER,
+    EntityType.FREQUENT_FLYER_NUMBER,
+    EntityType.NATIONAL_ID,
+)
+
+#: The lowest score any destination policy may ask for; the rest is filtered per policy.
+MIN_THRESHOLD: Final[float] = 0.0
+
+
+class RedactionEngine:
+    """Finds personal data in chat messages, in en, de, fr, it, pt and es.
+
+    ``analyze`` returns non-overlapping entities sorted by position, with offsets
+    into the text exactly as given. Every recogniser runs whatever the language;
+    the language picks the NER model. Loading takes about a second; one engine is
+    meant to be shared by a whole process.
+    """
+
+    def __init__(self, settings: RedactionSettings | None = None) -> None:
+        self.settings = settings or RedactionSettings()
+        self.nlp_engine = ChatguardNlpEngine(
+            self.settings.models, self.settings.ner_on_other_languages
+        )
+        self.nlp_engine.load()
+        registry = RecognizerRegistry(supported_languages=list(SUPPORTED_LANGUAGES))
+        for language in SUPPORTED_LANGUAGES:
+            for recognizer in build_predefined_recognizers(language):
+                registry.add_recognizer(recognizer)
+            for recognizer in build_recognizers(language):
+                registry.add_recognizer(recognizer)
+        self.analyzer = AnalyzerEngine(
+            registry=registry,
+            nlp_engine=self.nlp_engine,
+            supported_languages=list(SUPPORTED_LANGUAGES),
+            context_aware_enhancer=LemmaContextAwareEnhancer(
+                context_prefix_count=6, context_suffix_count=3
+            ),
+        )
+        self.detector = LanguageDetector(fallback=self.settings.fallback_language)
+
+    @property
+    def entity_types(self) -> list[str]:
+        """Every entity type some recogniser can report."""
+        return sorted(self.analyzer.get_supported_entities(language="en"))
+
+    def detect_language(self, text: str) -> str:
+        """The language the engine would analyse ``text`` in."""
+        return self.detector.detect(text)
+
+    def analyze(
+        self, text: str, language: str | None = None, threshold: float = 0.5
+    ) -> list[Entity]:
+        """Find the personal data in ``text``; ``language`` is detected when not given."""
+        normalised = normalise(text)
+        language = self._language(normalised.text, language)
+        artifacts = self.nlp_engine.process_text(normalised.text, language)
+        return self._entities(normalised, language, artifacts, threshold)
+
+    def analyze_batch(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str | None] | None = None,
+        threshold: float = 0.5,
+    ) -> list[list[Entity]]:
+        """``analyze`` for many texts at once, with spaCy's ``nlp.pipe`` per language."""
+        if languages is not None and len(languages) != len(texts):
+            raise ValueError("languages must be as long as texts")
+        normalised = [normalise(text) for text in texts]
+        chosen = [
+            self._language(n.text, languages[i] if languages is not None else None)
+            for i, n in enumerate(normalised)
+        ]
+        results: list[list[Entity]] = [[] for _ in texts]
+        for language in sorted(set(chosen)):
+            indices = [i for i, lang in enumerate(chosen) if lang == language]
+            docs = self.nlp_engine.process_batch_docs([normalised[i].text for i in indices], language)
+            for i, artifacts in zip(indices, docs, strict=True):
+                results[i] = self._entities(normalised[i], language, artifacts, threshold)
+        return results
+
+    def _language(self, text: str, language: str | None) -> str:
+        if language is None:
+            return self.detector.detect(text)
+        if language not in SUPPORTED_LANGUAGES:
+            raise UnsupportedLanguageError(
+                f"language {language!r} is not one of {list(SUPPORTED_LANGUAGES)}"
+            )
+        return language
+
+    def _entities(
+        self,
+        normalised: NormalisedText,
+        language: str,
+        artifacts: NlpArtifacts,
+        threshold: float,
+    ) -> list[Entity]:
+        found = self._original_spans(
+            normalised,
+            self.analyzer.analyze(
+                normalised.text, language, score_threshold=threshold, nlp_artifacts=artifacts
+            ),
+        )
+        joined = join_split_digits(normalised)
+        if joined is not None:
+            found.extend(
+                self._original_spans(
+                    joined,
+                    self.analyzer.analyze(
+                        joined.text,
+                        language,
+                        entities=list(DIGIT_TYPES),
+                        score_threshold=threshold,
+                        nlp_artifacts=self.nlp_engine.tokenize(joined.text, language),
+                    ),
+                )
+            )
+        return resolve_overlaps(found)
+
+    @staticmethod
+    def _original_spans(
+        normalised: NormalisedText, results: Iterable[RecognizerResult]
+    ) -> list[Entity]:
+        entities = []
+        for result in results:
+            start, end = normalised.to_original(result.start, result.end)
+            entities.append(Entity(result.entity_type, start, end, float(result.score)))
+        return entities
+
+
+def resolve_overlaps(entities: Iterable[Entity]) -> list[Entity]:
+    """Make entities disjoint without uncovering any character that one of them covered.
+
+    Overlapping spans (one inside the other, or partly overlapping) become one span
+    over both, of the type and score of the higher-scoring one.
+    """
+    ordered = sorted(entities, key=lambda e: (e.start, -e.end, -e.score))
+    merged: list[Entity] = []
+    for entity in ordered:
+        if merged and entity.start < merged[-1].end:
+            last = merged[-1]
+            winner = last if last.score >= entity.score else entity
+            merged[-1] = Entity(
+                winner.type,
+                last.start,
+                max(last.end, entity.end),
+                winner.score,
+            )
+        else:
+            merged.append(entity)
+    return merged

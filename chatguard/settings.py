@@ -1,0 +1,158 @@
+"""chatguard's configuration: one pydantic-settings model, validated at start-up.
+
+Values come from (highest first) keyword arguments, environment variables
+``CHATGUARD_...`` with ``__`` for nesting (``CHATGUARD_REDACTION__TIMEOUT=1.5``),
+a TOML file, and the defaults below. Every key is documented in
+``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from chatguard.errors import ConfigurationError
+from chatguard.redact.languages import SUPPORTED_LANGUAGES
+from chatguard.redact.nlp import DEFAULT_MODEL
+
+
+class Action(StrEnum):
+    """What a destination's policy does with one type of personal data."""
+
+    REPLACE = "replace"  # a stable placeholder such as <PERSON_1>, restored on the way back
+    MASK = "mask"  # every character replaced by the mask character
+    HASH = "hash"  # SHA-256 of the value salted with the secret hash key
+    KEEP = "keep"  # left as typed: the destination is allowed to see it
+
+
+class DestinationPolicy(BaseModel):
+    """What one destination (``nlp``, ``agent``, ...) may see of each type of personal data."""
+
+    model_config = {"extra": "forbid"}
+
+    default_action: Action = Action.REPLACE
+    actions: dict[str, Action] = Field(default_factory=dict)
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    mask_char: str = Field(default="*", min_length=1, max_length=1)
+
+    def action_for(self, entity_type: str) -> Action:
+        """The action for ``entity_type``: its own entry, else the default."""
+        return self.actions.get(entity_type, self.default_action)
+
+
+def default_policies() -> dict[str, DestinationPolicy]:
+    """Bot, translation and analytics vendors see placeholders only; live agents see
+    what they need to help (names, contact details, booking data) but no secrets,
+    payment data or identity documents."""
+    agent_sees = ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "BOOKING_REFERENCE",
+                  "TICKET_NUMBER", "FREQUENT_FLYER_NUMBER", "URL"]  # fmt: skip
+    return {
+        "nlp": DestinationPolicy(),
+        "translation": DestinationPolicy(),
+        "analytics": DestinationPolicy(),
+        "agent": DestinationPolicy(
+            actions={
+                **dict.fromkeys(agent_sees, Action.KEEP),
+                "CREDIT_CARD": Action.MASK,
+                "CREDENTIAL": Action.MASK,
+            }
+        ),
+    }
+
+
+class RedactionSettings(BaseModel):
+    """How detection runs: models, languages, limits."""
+
+    model_config = {"extra": "forbid"}
+
+    models: dict[str, str] = Field(
+        default_factory=lambda: dict.fromkeys(SUPPORTED_LANGUAGES, DEFAULT_MODEL),
+        description="spaCy model per language: an installed package name or a path.",
+    )
+    ner_on_other_languages: bool = Field(
+        default=False,
+        description="Run a model's NER also on languages it was not trained on.",
+    )
+    fallback_language: str = "en"
+    timeout: float = Field(default=2.0, gt=0, description="Seconds before detection fails closed.")
+    max_message_chars: int = Field(default=20_000, gt=0)
+    workers: int = Field(default=1, ge=1, description="Threads that run detection.")
+    hash_key: SecretStr | None = Field(
+        default=None, description="Secret salt of the hash action, at least 16 bytes."
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _only_supported_languages(cls, models: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(models) - set(SUPPORTED_LANGUAGES))
+        if unknown:
+            raise ValueError(f"no recognisers for languages {unknown}")
+        return {**dict.fromkeys(SUPPORTED_LANGUAGES, DEFAULT_MODEL), **models}
+
+    @field_validator("fallback_language")
+    @classmethod
+    def _supported_fallback(cls, language: str) -> str:
+        if language not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {list(SUPPORTED_LANGUAGES)}")
+        return language
+
+
+class Settings(BaseSettings):
+    """The single source of chatguard's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHATGUARD_", env_nested_delimiter="__", extra="forbid"
+    )
+    toml_path: ClassVar[Path | None] = None
+
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+    policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
+
+    @field_validator("policy")
+    @classmethod
+    def _keep_default_destinations(
+        cls, policy: dict[str, DestinationPolicy]
+    ) -> dict[str, DestinationPolicy]:
+        return {**default_policies(), **policy}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment, then the TOML file, then defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Read and validate the configuration, raising ``ConfigurationError`` naming the bad key."""
+    if config is not None and not config.is_file():
+        raise ConfigurationError(f"configuration file not found: {config}")
+
+    class _FromFile(Settings):
+        toml_path = config
+
+    try:
+        return _FromFile(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None

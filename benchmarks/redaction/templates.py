@@ -56,6 +56,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{city}?",
         "R|for the invoice pls use my codice fiscale {NATIONAL_ID:it_cf}, order {order}",
         "A|new passport {PASSPORT_NUMBER} issued {date}, please update booking {BOOKING_REFERENCE}",
+        "A|Landed in {city} but my bag didn't, call {PHONE_NUMBER:gb} "
+        "or my sister {PERSON:other} on {PHONE_NUMBER:nl}",
     ),
     "de": (
         "A|Hallo, ich heiße {PERSON} und meine Buchungsnummer ist {BOOKING_REFERENCE}. Kann ich "
@@ -98,6 +100,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "R|Hi, my order {order} ist nicht angekommen, bin {PERSON} aus {city}",
         "A|Kann ich die Differenz von {price} mit IBAN {IBAN_CODE:lower} zahlen?",
         "A|Mein Name: {PERSON}, Flying Blue {FREQUENT_FLYER_NUMBER:fb}, Flug {flight} am {date}",
+        "A|Koffer fehlt in {city}, bitte Rückruf unter {PHONE_NUMBER:at} oder {PHONE_NUMBER:ch}",
+        "A|Für die APIS-Daten: Pass {PASSPORT_NUMBER}, geboren {DATE_OF_BIRTH}, {PERSON}",
     ),
     "fr": (
         "A|Bonjour, je m'appelle {PERSON} et ma référence de réservation est "
@@ -140,6 +144,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "R|Hello, ma commande {order} n'est jamais arrivée, je suis {PERSON} de {city}",
         "A|Je peux payer les {price} de différence avec la carte {CREDIT_CARD:dots} ?",
         "A|Je suis {PERSON}, Miles & More {FREQUENT_FLYER_NUMBER:mm}, vol {flight} le {date}",
+        "A|Ma valise n'est pas arrivée à {city}, rappelez-moi au {PHONE_NUMBER:be} "
+        "ou au {PHONE_NUMBER:lu}",
+        "A|Infos APIS : passeport {PASSPORT_NUMBER}, né le {DATE_OF_BIRTH}, {PERSON}",
     ),
     "it": (
         "A|Buongiorno, mi chiamo {PERSON} e il mio codice di prenotazione è "
@@ -180,6 +187,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "A|Posso pagare i {price} di differenza con IBAN {IBAN_CODE}?",
         "A|Sono {PERSON}, ITA Volare no, scusate, Flying Blue {FREQUENT_FLYER_NUMBER:fb}, volo "
         "{flight} il {date}",
+        "A|La valigia non è arrivata a {city}, richiamatemi al {PHONE_NUMBER:it} "
+        "o al {PHONE_NUMBER:ch}",
+        "A|Dati APIS: passaporto {PASSPORT_NUMBER}, nato il {DATE_OF_BIRTH}, {PERSON}",
     ),
     "pt": (
         "A|Olá, chamo-me {PERSON} e o meu código de reserva é {BOOKING_REFERENCE}. Posso "
@@ -219,6 +229,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "R|Hello, a minha encomenda {order} nunca chegou, sou {PERSON}, de {city}",
         "A|Posso pagar os {price} de diferença com o cartão {CREDIT_CARD:fw}?",
         "A|Vou para Santos no dia {date}, o {flight} sai de {iata} às {time}?",
+        "A|A mala não chegou a {city}, liguem-me para o {PHONE_NUMBER:pt} "
+        "ou para o {PHONE_NUMBER:lu}",
+        "A|Dados APIS: passaporte {PASSPORT_NUMBER}, nascido a {DATE_OF_BIRTH}, {PERSON}",
     ),
     "es": (
         "A|Hola, me llamo {PERSON} y mi localizador es {BOOKING_REFERENCE}. ¿Puedo cambiar el "
@@ -259,5 +272,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "R|Hi, mi pedido {order} nunca llegó, soy {PERSON} de {city}",
         "A|¿Puedo pagar los {price} de diferencia con la tarjeta {CREDIT_CARD:fw}?",
         "A|Soy {PERSON}, mi correo {EMAIL_ADDRESS}, teléfono {PHONE_NUMBER:dots}",
+        "A|Mi maleta no llegó a {city}, llamadme al {PHONE_NUMBER:es} o al {PHONE_NUMBER:de}",
+        "A|Datos APIS: pasaporte {PASSPORT_NUMBER}, nacido el {DATE_OF_BIRTH}, {PERSON}",
     ),
 }

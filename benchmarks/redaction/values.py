@@ -14,6 +14,7 @@ is inserted without a span (destinations, flight numbers, prices, ...).
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import string
 import unicodedata
@@ -476,8 +477,8 @@ def ip_value(ctx: SlotContext, variant: str) -> str:
     """An IPv4 address (documentation or plausible ISP ranges) or, rarely, IPv6."""
     rng = ctx.rng
     if rng.random() < 0.15:
-        groups = [f"{rng.randint(0, 0xFFFF):x}" for _ in range(4)]
-        return "2001:db8:" + ":".join(groups)
+        # the documentation prefix 2001:db8::/32, host part random, canonical form
+        return str(ipaddress.IPv6Address((0x20010DB8 << 96) | rng.getrandbits(96)))
     first = rng.choice(("81", "85", "88", "93", "95", "178", "188", "213", "217", "203", "198"))
     return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 

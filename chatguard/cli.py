@@ -123,8 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "redact":
             run = redact_jsonl if args.jsonl else redact_plain
             return asyncio.run(
-                run(sys.stdin, sys.stdout, config=args.config, lang=args.lang,
-                    destination=args.destination)  # fmt: skip
+                run(
+                    sys.stdin,
+                    sys.stdout,
+                    config=args.config,
+                    lang=args.lang,
+                    destination=args.destination,
+                )
             )
         from chatguard.demo import run_demo
 

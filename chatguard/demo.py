@@ -45,9 +45,11 @@ def demo_bot(redacted: str, language: str) -> str:
     people = [p for p in placeholders if p.startswith("<PERSON_")]
     others = [p for p in placeholders if not p.startswith("<PERSON_")]
     what = ("I noted " + ", ".join(others) + ".") if others else "How can I help?"
-    return _REPLIES.get(language, _REPLIES["en"]).format(
-        who=people[0] if people else "", what=what
-    ).replace(" .", ".")
+    return (
+        _REPLIES.get(language, _REPLIES["en"])
+        .format(who=people[0] if people else "", what=what)
+        .replace(" .", ".")
+    )
 
 
 async def run_demo(out: TextIO, width: int | None = None) -> int:

@@ -57,4 +57,3 @@ class RedactionResult:
     text: RedactedText
     entities: tuple[Entity, ...]
     language: str
-

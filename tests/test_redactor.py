@@ -107,7 +107,9 @@ async def test_agent_policy_keeps_contact_details_and_masks_the_card(redactor: R
     assert all(e.placeholder is None for e in result.entities)
 
 
-async def test_hash_policy_gives_the_same_digest_for_the_same_value(engine: RedactionEngine) -> None:
+async def test_hash_policy_gives_the_same_digest_for_the_same_value(
+    engine: RedactionEngine,
+) -> None:
     settings = Settings(
         redaction=RedactionSettings(hash_key="k" * 32),
         policy={"analytics": {"default_action": "hash"}},
@@ -145,12 +147,16 @@ class _BrokenEngine(RedactionEngine):
     def detect_language(self, text: str) -> str:
         return "en"
 
-    def analyze(self, text: str, language: str | None = None, threshold: float = 0.5) -> list[Entity]:
+    def analyze(
+        self, text: str, language: str | None = None, threshold: float = 0.5
+    ) -> list[Entity]:
         raise RuntimeError(f"recogniser crashed on {text}")
 
 
 class _SlowEngine(_BrokenEngine):
-    def analyze(self, text: str, language: str | None = None, threshold: float = 0.5) -> list[Entity]:
+    def analyze(
+        self, text: str, language: str | None = None, threshold: float = 0.5
+    ) -> list[Entity]:
         time.sleep(0.5)
         return []
 
@@ -181,12 +187,18 @@ async def test_concurrent_turns_never_give_one_value_two_placeholders(redactor: 
 
 def test_overlapping_spans_merge_without_uncovering_a_character() -> None:
     merged = resolve_overlaps(
-        [Entity("URL", 5, 14, 0.5), Entity("EMAIL_ADDRESS", 0, 14, 1.0), Entity("PERSON", 12, 20, 0.9)]
+        [
+            Entity("URL", 5, 14, 0.5),
+            Entity("EMAIL_ADDRESS", 0, 14, 1.0),
+            Entity("PERSON", 12, 20, 0.9),
+        ]
     )
     assert merged == [Entity("EMAIL_ADDRESS", 0, 20, 1.0)]
 
 
 def test_canonical_value_ignores_case_and_separators_of_numbers() -> None:
-    assert canonical_value("PHONE_NUMBER", "+49 151-2345") == canonical_value("PHONE_NUMBER", "+491512345")
+    assert canonical_value("PHONE_NUMBER", "+49 151-2345") == canonical_value(
+        "PHONE_NUMBER", "+491512345"
+    )
     assert canonical_value("PERSON", "Anna  Müller") == canonical_value("PERSON", "anna müller")
     assert canonical_value("CREDENTIAL", "Secret1") != canonical_value("CREDENTIAL", "secret1")

@@ -108,7 +108,9 @@ class RedactionEngine:
         results: list[list[Entity]] = [[] for _ in texts]
         for language in sorted(set(chosen)):
             indices = [i for i, lang in enumerate(chosen) if lang == language]
-            docs = self.nlp_engine.process_batch_docs([normalised[i].text for i in indices], language)
+            docs = self.nlp_engine.process_batch_docs(
+                [normalised[i].text for i in indices], language
+            )
             for i, artifacts in zip(indices, docs, strict=True):
                 results[i] = self._entities(normalised[i], language, artifacts, threshold)
         return results
@@ -162,18 +164,27 @@ class RedactionEngine:
         return entities
 
 
+#: Types that other recognisers' matches often overlap with less precisely.
+_GENERIC_TYPES: Final = frozenset({EntityType.PHONE_NUMBER, EntityType.URL, EntityType.PERSON})
+
+
+def _precedence(entity: Entity) -> tuple[bool, float]:
+    return (entity.type not in _GENERIC_TYPES, entity.score)
+
+
 def resolve_overlaps(entities: Iterable[Entity]) -> list[Entity]:
     """Make entities disjoint without uncovering any character that one of them covered.
 
     Overlapping spans (one inside the other, or partly overlapping) become one span
-    over both, of the type and score of the higher-scoring one.
+    over both. Its type is that of the more specific entity (a ticket number beats
+    the phone number the same digits could be), else of the higher-scoring one.
     """
     ordered = sorted(entities, key=lambda e: (e.start, -e.end, -e.score))
     merged: list[Entity] = []
     for entity in ordered:
         if merged and entity.start < merged[-1].end:
             last = merged[-1]
-            winner = last if last.score >= entity.score else entity
+            winner = max(last, entity, key=_precedence)
             merged[-1] = Entity(
                 winner.type,
                 last.start,

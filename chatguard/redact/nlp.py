@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import spacy
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from chatguard.errors import ModelNotInstalledError
@@ -45,7 +46,7 @@ def _load(model: str) -> Language:
     return nlp
 
 
-class ChatguardNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
+class ChatguardNlpEngine(SpacyNlpEngine):
     """Presidio NLP engine over spaCy models shared between languages.
 
     Runs only the NER component (and the embedding layer it listens to): the
@@ -68,6 +69,7 @@ class ChatguardNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
         )
         self._model_names = dict(models)
         self._ner_on_other_languages = ner_on_other_languages
+        self._models: dict[str, Language] = {}
 
     def load(self) -> None:
         """Load each distinct model once and share it between the languages using it."""
@@ -75,11 +77,12 @@ class ChatguardNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
         for name in self._model_names.values():
             if name not in by_name:
                 by_name[name] = _load(name)
-        self.nlp = {lang: by_name[name] for lang, name in self._model_names.items()}
+        self._models = {lang: by_name[name] for lang, name in self._model_names.items()}
+        self.nlp = self._models  # type: ignore[assignment]  # the base class declares None
 
     def ner_is_native(self, language: str) -> bool:
         """Whether the NER model serving ``language`` was trained on that language."""
-        nlp: Language = self.nlp[language]
+        nlp: Language = self._models[language]
         return bool(nlp.lang == language)
 
     def runs_ner(self, language: str) -> bool:
@@ -88,21 +91,21 @@ class ChatguardNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         """Tokenize ``text`` and, where NER runs for ``language``, find names in it."""
-        nlp: Language = self.nlp[language]
+        nlp: Language = self._models[language]
         doc = nlp(text) if self.runs_ner(language) else nlp.make_doc(text)
         return self._doc_to_nlp_artifact(doc, language)
 
     def tokenize(self, text: str, language: str) -> NlpArtifacts:
         """Tokens only, no NER: for re-analysing a variant of a text with pattern recognisers."""
-        return self._doc_to_nlp_artifact(self.nlp[language].make_doc(text), language)
+        return self._doc_to_nlp_artifact(self._models[language].make_doc(text), language)
 
     def process_batch_docs(self, texts: Sequence[str], language: str) -> Iterator[NlpArtifacts]:
-        """``process_text`` over many texts with spaCy's ``pipe``; one artifact per text, in order."""
-        nlp: Language = self.nlp[language]
+        """``process_text`` over many texts with spaCy's ``pipe``, in order."""
+        nlp: Language = self._models[language]
         docs = (
             nlp.pipe(texts, batch_size=64)
             if self.runs_ner(language)
-            else nlp.tokenizer.pipe(texts, batch_size=256)
+            else cast(Tokenizer, nlp.tokenizer).pipe(texts, batch_size=256)
         )
         for doc in docs:
             yield self._doc_to_nlp_artifact(doc, language)
@@ -121,7 +124,7 @@ class ChatguardNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
 
     def is_stopword(self, word: str, language: str) -> bool:
         """Whether ``word`` is a stop word in the vocabulary serving ``language``."""
-        return bool(self.nlp[language].vocab[word].is_stop)
+        return bool(self._models[language].vocab[word].is_stop)
 
     def get_supported_entities(self) -> list[str]:
         """The one entity this engine's NER feeds to recognisers."""

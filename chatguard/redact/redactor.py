@@ -1,4 +1,4 @@
-"""The async API a chat backend calls per message: redact on the way out, restore on the way back."""
+"""The async API a chat backend calls per message: redact going out, restore coming back."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import functools
 import logging
 import secrets
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final, ParamSpec, TypeVar
 
 from presidio_anonymizer import AnonymizerEngine
@@ -90,7 +90,7 @@ class Redactor:
         self.settings = settings or Settings()
         self.engine = engine or RedactionEngine(self.settings.redaction)
         self.vault = vault or InMemoryVault()
-        self._anonymizer = AnonymizerEngine()
+        self._anonymizer = AnonymizerEngine()  # type: ignore[no-untyped-call]
         self._executor = ThreadPoolExecutor(
             max_workers=self.settings.redaction.workers, thread_name_prefix="chatguard-detect"
         )
@@ -112,7 +112,9 @@ class Redactor:
         try:
             return self.settings.policy[destination]
         except KeyError:
-            raise UnknownDestinationError(f"no redaction policy for destination {destination!r}") from None
+            raise UnknownDestinationError(
+                f"no redaction policy for destination {destination!r}"
+            ) from None
 
     async def redact(
         self,
@@ -132,7 +134,7 @@ class Redactor:
                 f"message of {len(text)} characters exceeds the limit of "
                 f"{self.settings.redaction.max_message_chars}"
             )
-        language = lang or await self._run(self.engine.detect_language, text)
+        language: str = lang if lang else await self._run(self.engine.detect_language, text)
         found = await self._run(self.engine.analyze, text, language, policy.threshold)
         entities = await self._placeholders(text, found, conversation, policy)
         redacted = self._apply(text, entities, policy)
@@ -188,7 +190,9 @@ class Redactor:
         placeholders = await self.vault.assign(
             conversation,
             [
-                VaultEntry(e.type, canonical_value(e.type, text[e.start : e.end]), text[e.start : e.end])
+                VaultEntry(
+                    e.type, canonical_value(e.type, text[e.start : e.end]), text[e.start : e.end]
+                )
                 for e in replaced
             ],
         )
@@ -215,7 +219,11 @@ class Redactor:
             elif action is Action.MASK:
                 operators[entity_type] = OperatorConfig(
                     "mask",
-                    {"masking_char": policy.mask_char, "chars_to_mask": len(text), "from_end": False},
+                    {
+                        "masking_char": policy.mask_char,
+                        "chars_to_mask": len(text),
+                        "from_end": False,
+                    },
                 )
             else:
                 operators[entity_type] = OperatorConfig(
@@ -225,5 +233,6 @@ class Redactor:
             text,
             [RecognizerResult(e.type, e.start, e.end, e.score) for e in changed],
             operators,
+            merge_entities_with_spaces=False,  # the spans are final: one placeholder each
         )
         return str(result.text)

@@ -16,11 +16,6 @@ ENTITY = "NATIONAL_ID"
 
 #: In RedactionEngine the phone recogniser claims these numbers too, scores 0.95 and wins
 #: the overlap: the value is still redacted, but typed PHONE_NUMBER.
-PHONE_WINS = pytest.mark.xfail(
-    strict=True, reason="PHONE_NUMBER (0.95) wins the overlap in RedactionEngine"
-)
-
-
 def recognised(text: str) -> list[tuple[str, float]]:
     results = NationalIdRecognizer(supported_language="en").analyze(
         text, entities=[ENTITY], nlp_artifacts=None
@@ -77,9 +72,7 @@ def test_number_whose_checksum_fails_is_not_a_national_id(text: str) -> None:
     ("text", "number"),
     [
         ("Meine Steuer-ID ist 38273301463", "38273301463"),
-        pytest.param(
-            "Steueridentifikationsnummer 73 194 965 202", "73 194 965 202", marks=PHONE_WINS
-        ),
+        pytest.param("Steueridentifikationsnummer 73 194 965 202", "73 194 965 202"),
         ("o meu NIF é 298765438", "298765438"),
         ("número de contribuinte 123456789", "123456789"),
         ("mon numéro de sécurité sociale est 1 85 05 78 006 084 91", "1 85 05 78 006 084 91"),

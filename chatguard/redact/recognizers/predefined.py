@@ -12,8 +12,9 @@ import re
 from functools import cache
 from typing import Final
 
+import phonenumbers
 import tldextract
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -31,12 +32,14 @@ PHONE_REGIONS: Final[tuple[str, ...]] = (
 )  # fmt: skip
 
 PHONE_CONTEXT = {
-    "en": ["phone", "telephone", "mobile", "cell", "number", "call", "whatsapp", "tel"],
-    "de": ["telefon", "telefonnummer", "handy", "handynummer", "mobil", "nummer", "anrufen"],
-    "fr": ["téléphone", "portable", "numéro", "mobile", "appeler", "tél"],
-    "it": ["telefono", "cellulare", "numero", "chiamare", "tel"],
-    "pt": ["telefone", "telemóvel", "telemovel", "celular", "número", "numero", "ligar"],
-    "es": ["teléfono", "telefono", "móvil", "movil", "número", "numero", "llamar"],
+    # No bare "number"/"Nummer"/"número": they are substrings of "Ticketnummer" and
+    # "número de passageiro frequente" and would pull those codes into PHONE_NUMBER.
+    "en": ["phone", "telephone", "mobile", "cell", "call", "whatsapp", "tel"],
+    "de": ["telefon", "telefonnummer", "handy", "handynummer", "mobil", "anrufen"],
+    "fr": ["téléphone", "portable", "mobile", "appeler", "tél"],
+    "it": ["telefono", "cellulare", "chiamare", "tel"],
+    "pt": ["telefone", "telemóvel", "telemovel", "celular", "ligar"],
+    "es": ["teléfono", "telefono", "móvil", "movil", "llamar"],
 }
 EMAIL_CONTEXT = {
     "en": ["email", "e-mail", "mail", "address"],
@@ -87,22 +90,26 @@ def _public_suffixes() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's e-mail recogniser, validating domains against the bundled suffix list."""
 
     def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_language=supported_language, context=context_words(EMAIL_CONTEXT))
+        super().__init__(
+            supported_language=supported_language, context=context_words(EMAIL_CONTEXT)
+        )
 
     def validate_result(self, pattern_text: str) -> bool:
         """A match is an address when its domain ends in a known public suffix."""
         return bool(_public_suffixes()(pattern_text).fqdn)
 
 
-# Six digits, possibly separated, is the least any phone number in the regions has.
-_ENOUGH_DIGITS = re.compile(r"\d(?:[\s./()-]*\d){5}")
+# Numbers shorter than this are valid in some regions (Luxembourg has four-digit
+# lines) but in a chat they are years, prices and flight numbers far more often.
+_MIN_PHONE_DIGITS = 7
+_ENOUGH_DIGITS = re.compile(rf"\d(?:[\s./()-]*\d){{{_MIN_PHONE_DIGITS - 1}}}")
 
 
-class ChatPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
+class ChatPhoneRecognizer(PhoneRecognizer):
     """Phone numbers valid in one of ``PHONE_REGIONS``, national or international form.
 
     A number that python-phonenumbers validates counts without a context word
@@ -121,11 +128,76 @@ class ChatPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        """Find phone numbers; texts without six digits in a row are skipped at once."""
+        """Find phone numbers of at least seven digits; other texts are skipped at once."""
         if not _ENOUGH_DIGITS.search(text):
             return []
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)
+        results: list[RecognizerResult] = [
+            result
+            for result in super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
+            if sum(ch.isdigit() for ch in text[result.start : result.end]) >= _MIN_PHONE_DIGITS
+        ]
+        for match in _INTERNATIONAL.finditer(text):
+            if any(r.start < match.end() and match.start() < r.end for r in results):
+                continue
+            end = _longest_valid_prefix(match.group())
+            if end:
+                results.append(
+                    RecognizerResult(
+                        self.supported_entities[0],
+                        match.start(),
+                        match.start() + end,
+                        self.SCORE,
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        },
+                    )
+                )
         return results
+
+
+# An international number followed by more digits ("+351 912 345 678 23 kg") is
+# not matched by python-phonenumbers at all; its valid prefix is the number.
+_INTERNATIONAL = re.compile(r"(?<![\w+])\+\d(?:[ ./-]?\d){6,20}")
+_GROUP_END = re.compile(r"\d(?=[ ./-]|$)")
+
+
+def _longest_valid_prefix(candidate: str) -> int:
+    """Length of the longest prefix of ``candidate`` that is a valid number (0 if none)."""
+    for group_end in reversed([m.end() for m in _GROUP_END.finditer(candidate)]):
+        prefix = candidate[:group_end]
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(prefix)):
+                return group_end
+        except phonenumbers.NumberParseException:
+            continue
+    return 0
+
+
+_CARD_PATTERNS = [
+    *CreditCardRecognizer.PATTERNS,
+    Pattern(
+        "All Credit Cards (weak, not followed by digits)",
+        CreditCardRecognizer.PATTERNS[0].regex + r"(?![- ]?\d)",
+        CreditCardRecognizer.PATTERNS[0].score,
+    ),
+]
+
+
+class ChatCardRecognizer(CreditCardRecognizer):
+    """Presidio's card recogniser, also finding a card right after another number.
+
+    Presidio's pattern, on "LH 1173 4000 0000 0000 0002", first matches from
+    "1173", fails the Luhn check, and never looks at the card itself. A second
+    pattern that refuses to end where another digit group follows finds it.
+    """
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_language=supported_language,
+            context=context_words(CARD_CONTEXT),
+            patterns=_CARD_PATTERNS,
+        )
 
 
 def build_predefined_recognizers(language: str) -> list[EntityRecognizer]:
@@ -133,7 +205,7 @@ def build_predefined_recognizers(language: str) -> list[EntityRecognizer]:
     return [
         OfflineEmailRecognizer(supported_language=language),
         ChatPhoneRecognizer(supported_language=language),
-        CreditCardRecognizer(supported_language=language, context=context_words(CARD_CONTEXT)),
+        ChatCardRecognizer(supported_language=language),
         IbanRecognizer(supported_language=language, context=context_words(IBAN_CONTEXT)),
         IpRecognizer(supported_language=language, context=context_words(IP_CONTEXT)),
         UrlRecognizer(supported_language=language, context=context_words(URL_CONTEXT)),

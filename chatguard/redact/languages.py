@@ -23,15 +23,14 @@ class LanguageDetector:
     """Guesses which supported language a chat message is written in.
 
     Uses lingua's models, which ship inside the package (nothing is downloaded).
-    Short or mixed messages are ambiguous: below ``min_confidence`` the detector
-    answers ``fallback`` rather than a guess.
+    When a message is too short or too mixed for lingua to decide ("ok", "LH 1173"),
+    the detector answers ``fallback`` rather than a guess.
     """
 
-    def __init__(self, fallback: str = "en", min_confidence: float = 0.5) -> None:
+    def __init__(self, fallback: str = "en") -> None:
         if fallback not in SUPPORTED_LANGUAGES:
             raise ValueError(f"fallback language must be one of {SUPPORTED_LANGUAGES}")
         self._fallback = fallback
-        self._min_confidence = min_confidence
         self._detector = (
             LanguageDetectorBuilder.from_languages(*_LINGUA.values())
             .with_preloaded_language_models()
@@ -41,7 +40,5 @@ class LanguageDetector:
 
     def detect(self, text: str) -> str:
         """Return the ISO 639-1 code of ``text``'s language, or the fallback."""
-        confidences = self._detector.compute_language_confidence_values(text)
-        if not confidences or confidences[0].value < self._min_confidence:
-            return self._fallback
-        return self._codes[confidences[0].language]
+        language = self._detector.detect_language_of(text)
+        return self._fallback if language is None else self._codes[language]

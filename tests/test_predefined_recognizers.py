@@ -1,0 +1,110 @@
+"""Presidio's recognisers as chatguard sets them up: phone numbers, cards and IBANs."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatguard.redact.engine import RedactionEngine
+from chatguard.redact.recognizers.predefined import ChatCardRecognizer, ChatPhoneRecognizer
+
+PHONE = "PHONE_NUMBER"
+CARD = "CREDIT_CARD"
+
+
+def phones(text: str) -> list[tuple[str, float]]:
+    results = ChatPhoneRecognizer().analyze(text, entities=[PHONE])
+    return [(text[r.start : r.end], r.score) for r in results]
+
+
+def redacted(engine: RedactionEngine, text: str, entity: str) -> list[str]:
+    return [text[e.start : e.end] for e in engine.analyze(text) if e.type == entity]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Meine Nummer: +49 151 23456789", "+49 151 23456789"),
+        ("ruf an unter 0151 23456789", "0151 23456789"),
+        ("erreichbar unter (0)151-2345 6789", "(0)151-2345 6789"),
+        ("o meu número é +351 912 345 678", "+351 912 345 678"),
+        ("mon numéro 06 12 34 56 78", "06 12 34 56 78"),
+        ("reach me at (212) 555-0123", "(212) 555-0123"),
+    ],
+)
+def test_number_written_like_a_phone_number_counts_without_context(text: str, number: str) -> None:
+    assert [n for n, score in phones(text) if score >= 0.5] == [number]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("o meu telemóvel é 912 345 678", "912 345 678"),
+        ("mi móvil es 612 34 56 78", "612 34 56 78"),
+    ],
+)
+def test_number_without_prefix_is_a_phone_number_after_a_phone_word(
+    engine: RedactionEngine, text: str, number: str
+) -> None:
+    assert redacted(engine, text, PHONE) == [number]
+
+
+def test_number_without_prefix_and_without_phone_word_scores_below_threshold() -> None:
+    assert [score < 0.5 for _, score in phones("mein Code ist 41821000")] == [True]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order WEB-2051096 never arrived",
+        "order #41821000 never arrived",
+        "ma commande 40059351 n'est jamais arrivée",
+        "Bestellung 47358797, bekommen habe ich 40",
+        "Bestellnr. #38720816",
+        "pedido nº 43388107",
+        "a minha encomenda #50987717 nunca chegou",
+        "per l'ordine 42360616, niente risposta",
+        "invoice number: 41821000",
+    ],
+)
+def test_order_number_is_not_a_phone_number(text: str) -> None:
+    assert phones(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vamos en el vuelo el 27-6-2025, ¿podemos?",
+        "Kann ich den Flug am 20.8.2025 umbuchen?",
+        "flight on 2025-06-27 please",
+        "le 04.11.2025 à Paris",
+    ],
+)
+def test_travel_date_is_not_a_phone_number(text: str) -> None:
+    assert phones(text) == []
+
+
+def test_order_word_far_before_a_phone_number_does_not_hide_it() -> None:
+    assert [n for n, _ in phones("my order arrived broken, call me on 0151 23456789")] == [
+        "0151 23456789"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("My number is +4915149903499 if the courier needs it", "+4915149903499"),
+        ("llamadme al +49 1510 6887677", "+49 1510 6887677"),
+    ],
+)
+def test_international_number_that_passes_luhn_is_a_phone_number_not_a_card(
+    engine: RedactionEngine, text: str, number: str
+) -> None:
+    assert ChatCardRecognizer().analyze(text, entities=[CARD]) == []
+    assert redacted(engine, text, PHONE) == [number]
+
+
+def test_card_number_is_still_a_card() -> None:
+    text = "card 4111 1111 1111 1111 please"
+    assert [text[r.start : r.end] for r in ChatCardRecognizer().analyze(text, [CARD])] == [
+        "4111 1111 1111 1111"
+    ]

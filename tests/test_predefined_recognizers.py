@@ -108,3 +108,22 @@ def test_card_number_is_still_a_card() -> None:
     assert [text[r.start : r.end] for r in ChatCardRecognizer().analyze(text, [CARD])] == [
         "4111 1111 1111 1111"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("richiamatemi al 312 429 4507", "312 429 4507"),
+        ("liguem-me para o 628 876 491", "628 876 491"),
+        ("llamadme al 612 34 56 78", "612 34 56 78"),
+        ("Sie erreichen mich unter 612 345 678", "612 345 678"),
+    ],
+)
+def test_call_me_verb_in_any_language_is_phone_context(
+    engine: RedactionEngine, text: str, number: str
+) -> None:
+    assert redacted(engine, text, PHONE) == [number]
+
+
+def test_my_name_is_is_not_phone_context(engine: RedactionEngine) -> None:
+    assert redacted(engine, "me llamo Pablo, mi código es 41821000", PHONE) == []

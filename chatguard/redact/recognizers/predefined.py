@@ -36,12 +36,14 @@ PHONE_REGIONS: Final[tuple[str, ...]] = (
 PHONE_CONTEXT = {
     # No bare "number"/"Nummer"/"número": they are substrings of "Ticketnummer" and
     # "número de passageiro frequente" and would pull those codes into PHONE_NUMBER.
-    "en": ["phone", "telephone", "mobile", "cell", "call", "whatsapp", "tel"],
-    "de": ["telefon", "telefonnummer", "handy", "handynummer", "mobil", "anrufen"],
-    "fr": ["téléphone", "portable", "mobile", "appeler", "tél"],
-    "it": ["telefono", "cellulare", "chiamare", "tel"],
-    "pt": ["telefone", "telemóvel", "telemovel", "celular", "ligar"],
-    "es": ["teléfono", "telefono", "móvil", "movil", "llamar"],
+    # Verb stems are matched inside words: "chiamat" in "richiamatemi", "llamad" in
+    # "llamadme", "ligue" in "liguem-me"; not "chiamo"/"llamo"/"appelle", which say a name.
+    "en": ["phone", "telephone", "mobile", "cell", "call", "whatsapp", "tel", "reach", "sms"],
+    "de": ["telefon", "handy", "mobil", "anrufen", "rufen", "rückruf", "erreich"],
+    "fr": ["téléphone", "portable", "mobile", "appeler", "appelez", "joindre", "tél"],
+    "it": ["telefono", "cellulare", "chiamare", "chiamat", "chiamarmi", "tel"],
+    "pt": ["telefone", "telemóvel", "telemovel", "celular", "ligar", "ligue", "contactar"],
+    "es": ["teléfono", "telefono", "móvil", "movil", "llamar", "llamad", "llámame", "llámeme"],
 }
 EMAIL_CONTEXT = {
     "en": ["email", "e-mail", "mail", "address"],

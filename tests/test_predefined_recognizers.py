@@ -5,10 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chatguard.redact.engine import RedactionEngine
-from chatguard.redact.recognizers.predefined import ChatCardRecognizer, ChatPhoneRecognizer
+from chatguard.redact.recognizers.predefined import (
+    ChatCardRecognizer,
+    ChatIbanRecognizer,
+    ChatPhoneRecognizer,
+)
 
 PHONE = "PHONE_NUMBER"
 CARD = "CREDIT_CARD"
+IBAN = "IBAN_CODE"
 
 
 def phones(text: str) -> list[tuple[str, float]]:
@@ -127,3 +132,38 @@ def test_call_me_verb_in_any_language_is_phone_context(
 
 def test_my_name_is_is_not_phone_context(engine: RedactionEngine) -> None:
     assert redacted(engine, "me llamo Pablo, mi código es 41821000", PHONE) == []
+
+
+def ibans(text: str) -> list[str]:
+    return [text[r.start : r.end] for r in ChatIbanRecognizer().analyze(text, entities=[IBAN])]
+
+
+@pytest.mark.parametrize(
+    ("text", "iban"),
+    [
+        ("IBAN DE89 3704 0044 0532 0130 00 bitte", "DE89 3704 0044 0532 0130 00"),
+        ("mit IBAN de89370400440532013000 zahlen", "de89370400440532013000"),
+        ("IBAN ch93 0076 2011 6238 5295 7, danke", "ch93 0076 2011 6238 5295 7"),
+        ("Konto at611904300234573201", "at611904300234573201"),
+        ("Grüße aus der Straße: de89370400440532013000", "de89370400440532013000"),
+    ],
+)
+def test_iban_is_found_in_capitals_and_in_lower_case(text: str, iban: str) -> None:
+    assert ibans(text) == [iban]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IBAN de89370400440532013001",
+        "IBAN DE89 3704 0044 0532 0130 01",
+        "code ab12cdef3456ghij7890 is not a bank account",
+    ],
+)
+def test_iban_with_wrong_check_digits_or_format_is_not_an_iban(text: str) -> None:
+    assert ibans(text) == []
+
+
+def test_lower_case_iban_is_redacted_by_the_engine(engine: RedactionEngine) -> None:
+    text = "Kann ich mit IBAN de89370400440532013000 zahlen?"
+    assert redacted(engine, text, IBAN) == ["de89370400440532013000"]

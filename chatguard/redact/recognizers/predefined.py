@@ -16,6 +16,7 @@ from typing import Final
 
 import phonenumbers
 import tldextract
+from stdnum import iban as stdnum_iban
 from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
@@ -259,13 +260,49 @@ class ChatCardRecognizer(CreditCardRecognizer):
         return [r for r in results if not text[: r.start].endswith("+")]
 
 
+_ASCII_UPPER: Final = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class ChatIbanRecognizer(IbanRecognizer):
+    """IBANs in capitals or typed in lower case ("de89370400440532013000").
+
+    Promises: a match is reported only when python-stdnum validates it (country
+    format and mod-97 check digits), so lower-case text that merely looks like an
+    IBAN is not.
+    """
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_language=supported_language, context=context_words(IBAN_CONTEXT))
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Find IBANs in any case; offsets are those of ``text``."""
+        # Upper-casing only ASCII letters keeps every offset where it was ("ß" would not).
+        results: list[RecognizerResult] = super().analyze(
+            text.translate(_ASCII_UPPER),
+            entities,
+            nlp_artifacts,  # type: ignore[arg-type]
+            regex_flags,  # type: ignore[arg-type]
+        )
+        return results
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """An IBAN is valid when its country format and check digits are."""
+        return bool(stdnum_iban.is_valid(pattern_text))
+
+
 def build_predefined_recognizers(language: str) -> list[EntityRecognizer]:
     """Presidio's recognisers for e-mail, phone, card, IBAN, IP and URL, for ``language``."""
     return [
         OfflineEmailRecognizer(supported_language=language),
         ChatPhoneRecognizer(supported_language=language),
         ChatCardRecognizer(supported_language=language),
-        IbanRecognizer(supported_language=language, context=context_words(IBAN_CONTEXT)),
+        ChatIbanRecognizer(supported_language=language),
         IpRecognizer(supported_language=language, context=context_words(IP_CONTEXT)),
         UrlRecognizer(supported_language=language, context=context_words(URL_CONTEXT)),
     ]

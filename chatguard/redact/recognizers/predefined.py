@@ -16,7 +16,6 @@ from typing import Final
 
 import phonenumbers
 import tldextract
-from stdnum import iban as stdnum_iban
 from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
@@ -27,6 +26,7 @@ from presidio_analyzer.predefined_recognizers import (
     PhoneRecognizer,
     UrlRecognizer,
 )
+from stdnum import iban as stdnum_iban
 
 from chatguard.redact.recognizers.context import context_words
 

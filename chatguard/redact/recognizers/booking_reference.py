@@ -7,14 +7,23 @@ from typing import Final
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from chatguard.redact.folding import fold
+from chatguard.redact.names import name_lexicon
 from chatguard.redact.recognizers.context import context_words
 
 CONTEXT_BY_LANGUAGE: Final[dict[str, list[str]]] = {
     "en": ["booking", "pnr", "record", "locator", "confirmation", "reservation", "reference"],
-    "de": ["buchung", "buchungscode", "buchungsnummer", "reservierung", "vorgangsnummer"],
-    "fr": ["réservation", "reservation", "référence", "reference", "dossier"],
-    "it": ["prenotazione", "prenotazioni", "codice", "pnr"],
-    "pt": ["reserva", "localizador", "código", "codigo"],
+    "de": [
+        "buchung",
+        "buchungscode",
+        "buchungsnummer",
+        "reservierung",
+        "vorgangsnummer",
+        "bestätigung",
+    ],
+    "fr": ["réservation", "reservation", "référence", "reference", "dossier", "confirmation"],
+    "it": ["prenotazione", "prenotazioni", "codice", "pnr", "conferma"],
+    "pt": ["reserva", "localizador", "código", "codigo", "confirmação", "confirmacao"],
     "es": ["reserva", "localizador", "código", "codigo", "confirmación"],
 }
 
@@ -42,25 +51,64 @@ _CAPITAL_WORDS: Final[frozenset[str]] = frozenset(
 )  # fmt: skip
 
 
+_VOWELS: Final = frozenset("aeiouy")
+#: Spellings of one consonant sound, so that "sch" in "schlaf" counts as one.
+_DIGRAPHS: Final = re.compile(r"sch|ch|ck|th|ph|gh|sh|qu|gn|ll|rr|ss|nh|lh")
+_CONSONANT_RUN: Final = re.compile(r"[^aeiouy]{4,}")
+
+
+def _unpronounceable(code: str) -> bool:
+    """Whether a lower-case run of letters cannot be a word in the six languages.
+
+    Words have a vowel (``y`` counts), and those with a single vowel do not pile
+    four consonants together ("strand", "nichts" do not; "xqsqla" does); random
+    codes often fail one of the two. Stop words and names are always words.
+    """
+    vowels = sum(ch in _VOWELS for ch in code)
+    if vowels == 0:
+        return True
+    lexicon = name_lexicon()
+    return (
+        vowels == 1
+        and _CONSONANT_RUN.search(_DIGRAPHS.sub("c", code)) is not None
+        and not lexicon.is_stop_word(fold(code))
+        and not lexicon.is_name(fold(code))
+    )
+
+
 class BookingReferenceRecognizer(PatternRecognizer):
     """Finds six-character airline booking references (PNR / record locator).
 
-    A code of letters and digits mixed (``X7KQ2P``, ``ABC123``) is reported on its
-    own; one of capital letters only (``QWERTZ``) only next to a context word such as
-    "booking", "Buchungscode" or "localizador". Flight numbers (``LH1173``, ``U21234``),
-    amounts with units (``120MIN``, ``2X23KG``) and airline-style dates (``5MAY25``)
-    are never reported, whatever the context.
+    A code of capital letters and digits mixed (``X7KQ2P``, ``ABC123``) is reported
+    on its own. Near a context word such as "booking", "Buchungscode", "conferma"
+    or "localizador" (and only there) also: one of capital letters only
+    (``QWERTZ``), one typed in lower case (``x7kq2p``), and one of lower-case
+    letters only that no word could be (``vjdpts``); a lower-case word ("danke",
+    "grazie", "thanks") never is. Flight numbers (``LH1173``, ``U21234``), amounts
+    with units (``120MIN``, ``2X23KG``) and airline-style dates (``5MAY25``) are
+    never reported, whatever the context.
     """
 
     PATTERNS: Final[list[Pattern]] = [
         Pattern(
-            "PNR (letters and digits)",
-            r"(?<![\w@./\-])(?=[A-Z]{0,5}\d)(?=\d{0,5}[A-Z])[A-Z0-9]{6}(?![\w@/\-]|\.\w)",
+            "PNR (capital letters and digits)",
+            r"(?<![\w@./\-])(?-i:(?=[A-Z]{0,5}\d)(?=\d{0,5}[A-Z])[A-Z0-9]{6})(?![\w@/\-]|\.\w)",
             0.5,
+        ),
+        Pattern(
+            "PNR (letters and digits in lower case, needs context)",
+            r"(?<![\w@./\-])(?-i:(?=[A-Za-z]{0,5}\d)(?=[A-Z0-9]{0,5}[a-z])[A-Za-z0-9]{6})"
+            r"(?![\w@/\-]|\.\w)",
+            0.3,
         ),
         Pattern(
             "PNR (capital letters, needs context)",
             r"(?<![\w@./\-])(?-i:[A-Z]{6})(?![\w@/\-]|\.\w)",
+            0.2,
+        ),
+        Pattern(
+            "PNR (lower-case letters, needs context)",
+            r"(?<![\w@./\-])(?-i:[a-z]{6})(?![\w@/\-]|\.\w)",
             0.2,
         ),
     ]
@@ -76,6 +124,8 @@ class BookingReferenceRecognizer(PatternRecognizer):
         )
 
     def invalidate_result(self, pattern_text: str) -> bool:
-        """Reject flight numbers, quantities with units, dates and common capital words."""
+        """Reject flight numbers, units, dates, capitalised words and lower-case words."""
+        if pattern_text.isalpha() and pattern_text.islower():
+            return not _unpronounceable(pattern_text)
         code = pattern_text.upper()
         return code in _CAPITAL_WORDS or _NOT_A_PNR.fullmatch(code) is not None

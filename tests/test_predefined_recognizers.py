@@ -167,3 +167,15 @@ def test_iban_with_wrong_check_digits_or_format_is_not_an_iban(text: str) -> Non
 def test_lower_case_iban_is_redacted_by_the_engine(engine: RedactionEngine) -> None:
     text = "Kann ich mit IBAN de89370400440532013000 zahlen?"
     assert redacted(engine, text, IBAN) == ["de89370400440532013000"]
+
+
+@pytest.mark.parametrize(
+    ("text", "iban"),
+    [
+        ("mit IBAN at611904300234573201 zahlen", "at611904300234573201"),
+        ("mit IBAN AT61 1904 3002 3457 3201 zahlen", "AT61 1904 3002 3457 3201"),
+        ("IBAN gb82 west 1234 5698 7654 32 please", "gb82 west 1234 5698 7654 32"),
+    ],
+)
+def test_iban_span_ends_before_the_next_word(text: str, iban: str) -> None:
+    assert ibans(text) == [iban]

@@ -16,7 +16,7 @@ from typing import Final
 
 import phonenumbers
 import tldextract
-from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -260,15 +260,19 @@ class ChatCardRecognizer(CreditCardRecognizer):
         return [r for r in results if not text[: r.start].endswith("+")]
 
 
-_ASCII_UPPER: Final = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: Two letters, two check digits, then groups of letters and digits, in any case. It
+#: may run on into the next word ("at82...34 zahlen"); the longest valid prefix is kept.
+_IBAN_CANDIDATE: Final = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{1,4}){3,9}")
+_IBAN_GROUP_END: Final = re.compile(r"[A-Za-z0-9](?=[ -]|$)")
 
 
 class ChatIbanRecognizer(IbanRecognizer):
     """IBANs in capitals or typed in lower case ("de89370400440532013000").
 
-    Promises: a match is reported only when python-stdnum validates it (country
-    format and mod-97 check digits), so lower-case text that merely looks like an
-    IBAN is not.
+    Promises: a match is reported, with score 1.0, only when python-stdnum validates
+    it (the country's format and the mod-97 check digits), so text that merely
+    looks like an IBAN is not; the span ends where the IBAN does, never inside the
+    following word.
     """
 
     def __init__(self, supported_language: str = "en") -> None:
@@ -282,18 +286,44 @@ class ChatIbanRecognizer(IbanRecognizer):
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         """Find IBANs in any case; offsets are those of ``text``."""
-        # Upper-casing only ASCII letters keeps every offset where it was ("ß" would not).
-        results: list[RecognizerResult] = super().analyze(
-            text.translate(_ASCII_UPPER),
-            entities,
-            nlp_artifacts,  # type: ignore[arg-type]
-            regex_flags,  # type: ignore[arg-type]
-        )
+        results: list[RecognizerResult] = []
+        for match in _IBAN_CANDIDATE.finditer(text):
+            end = self._longest_valid_prefix(text, match)
+            if end:
+                results.append(self._result(match.start(), end))
         return results
 
     def validate_result(self, pattern_text: str) -> bool:
         """An IBAN is valid when its country format and check digits are."""
         return bool(stdnum_iban.is_valid(pattern_text))
+
+    def _longest_valid_prefix(self, text: str, match: re.Match[str]) -> int:
+        """End offset of the longest valid IBAN that ``match`` starts with (0 if none)."""
+        candidate = match.group()
+        for group_end in reversed([m.end() for m in _IBAN_GROUP_END.finditer(candidate)]):
+            end = match.start() + group_end
+            if end < len(text) and text[end].isalnum():
+                continue  # the prefix would end inside a word
+            if self.validate_result(candidate[:group_end]):
+                return end
+        return 0
+
+    def _result(self, start: int, end: int) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=self.supported_entities[0],
+            start=start,
+            end=end,
+            score=EntityRecognizer.MAX_SCORE,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=type(self).__name__,
+                original_score=EntityRecognizer.MAX_SCORE,
+                textual_explanation="IBAN with valid country format and check digits",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
 
 
 def build_predefined_recognizers(language: str) -> list[EntityRecognizer]:

@@ -81,6 +81,68 @@ def test_city_airport_gate_or_seat_is_not_an_address(text: str) -> None:
     assert addresses(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "Entreguem na Rua Augusta 27, 4º Esq., 1100-048 Lisboa, obrigado",
+            "Rua Augusta 27, 4º Esq., 1100-048 Lisboa",
+        ),
+        (
+            "Rua de Cedofeita, 129, 1º Esq., 4050-180 Porto, NIF 123456789",
+            "Rua de Cedofeita, 129, 1º Esq., 4050-180 Porto",
+        ),
+        (
+            "morada: Avenida da Liberdade, 94 2D, 1250-096 Lisboa",
+            "Avenida da Liberdade, 94 2D, 1250-096 Lisboa",
+        ),
+        ("Vivo en Calle Mayor 5, 5º B, 28013 Madrid", "Calle Mayor 5, 5º B, 28013 Madrid"),
+        ("moro na Rua X 12, 2.º Dto", "Rua X 12, 2.º Dto"),
+        ("Hauptstraße 5, 3. OG, 10115 Berlin", "Hauptstraße 5, 3. OG, 10115 Berlin"),
+        ("Via Roma 10, piano 3, 00184 Roma", "Via Roma 10, piano 3, 00184 Roma"),
+    ],
+)
+def test_floor_and_door_belong_to_the_one_address_span(text: str, address: str) -> None:
+    assert addresses(text) == [address]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Rua Augusta 27, 2 malas perdidas", "Rua Augusta 27"),
+        ("Calle Mayor 5, 2 de mayo", "Calle Mayor 5"),
+        ("Hauptstraße 5, 2 Koffer", "Hauptstraße 5"),
+    ],
+)
+def test_a_count_after_the_house_number_is_not_a_floor(text: str, address: str) -> None:
+    assert addresses(text) == [address]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Our home address: 100 Kingsway, Bristol BS20 3XY", "100 Kingsway, Bristol BS20 3XY"),
+        ("Please deliver to Kingsway, Bristol BS20 3XY instead", "Kingsway, Bristol BS20 3XY"),
+        ("send it to 7 Highfield Rise, Leeds LS13 7LD", "7 Highfield Rise, Leeds LS13 7LD"),
+        ("deliver to 4 Southgate, Stoke-on-Trent ST4 2AB", "4 Southgate, Stoke-on-Trent ST4 2AB"),
+    ],
+)
+def test_british_street_with_city_and_postcode_is_one_address(text: str, address: str) -> None:
+    assert addresses(text) == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Flight BA 2490 from London LHR, seat 23A",
+        "Kingsway is a nice street",
+        "Terminal 5, Gate B22",
+    ],
+)
+def test_british_place_without_postcode_is_not_an_address(text: str) -> None:
+    assert addresses(text) == []
+
+
 def test_street_named_without_a_number_needs_a_context_word() -> None:
     results = StreetAddressRecognizer().analyze("moro na Rua Augusta", [ENTITY])
     assert [(r.start, r.end) for r in results] == [(8, 19)]
@@ -110,3 +172,8 @@ def test_engine_redacts_addresses_and_keeps_destinations(
     engine: Any, text: str, language: str, expected: list[str]
 ) -> None:
     assert redacted(engine, text, language) == expected
+
+
+def test_floor_is_found_in_unicode_normalised_spelling(engine: Any) -> None:
+    text = "Mejor entregadlo en Calle Mayor 132, 5º B, 28108 Madrid"
+    assert redacted(engine, text, "es") == ["Calle Mayor 132, 5º B, 28108 Madrid"]

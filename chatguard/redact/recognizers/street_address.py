@@ -92,6 +92,15 @@ _ENGLISH_TYPES: Final = (
     r"|Place|Pl\.?|Court|Ct\.?|Way|Terrace|Crescent|Close|Square|Gardens|Parkway|Highway|Hwy)"
 )
 _COMPASS: Final = r"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
+_UK_POSTCODE: Final = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?!\w)"
+#: British street names written as one word: "Kingsway", "Southgate", "Highfield Rise".
+_UK_ONE_WORD_STREET: Final = (
+    r"[A-Z][a-z]+(?:way|gate|row|side|hill|lane|walk|mews|grove|green|park|rise|fields?"
+    r"|parade|wharf|bank|croft|dale|wood|view|market|cross)"
+)
+_CITY: Final = (
+    rf"[{_UP}][{_LOW}]+(?:[\s-]+(?:(?:upon|on|under|le|in)[\s-]+)?[{_UP}][{_LOW}]+){{0,2}}"
+)
 
 _PATTERNS: Final[list[Pattern]] = [
     # DE/AT/CH/NL compounds: "Hauptstraße 12", "Goethestr. 5", "Keizersgracht 123".
@@ -132,6 +141,19 @@ _PATTERNS: Final[list[Pattern]] = [
         rf"(?<![\w.,/-])\d{{1,5}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{1,3}}{_ENGLISH_TYPES}(?!\w){_COMPASS}",
         STREET_SCORE,
     ),
+    # GB: a street without a street-type word, then a city and a postcode:
+    # "12 Kingsway, Bristol BS20 3XY", "Kingsway, Bristol BS20 3XY".
+    Pattern(
+        "street, city and british postcode",
+        rf"(?<![\w.,/-])(?:\d{{1,5}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{0,2}}{_NAME_WORD}"
+        rf"|(?:{_NAME_WORD}\s+){{0,2}}{_UK_ONE_WORD_STREET}),\s*{_CITY},?\s+{_UK_POSTCODE}",
+        FULL_ADDRESS_SCORE,
+    ),
+    Pattern(
+        "city and british postcode",
+        rf"(?<![\w-]){_CITY},?\s+{_UK_POSTCODE}",
+        0.5,
+    ),
     # A street named but not numbered ("moro na Rua Augusta"): needs a context word.
     Pattern(
         "street type and name",
@@ -171,6 +193,18 @@ _POSTAL_TAIL: Final[re.Pattern[str]] = re.compile(
     rf"|,\s*[{_UP}][{_LOW}]+(?:\s+[{_UP}][{_LOW}]+)?,?\s+(?:[A-Z]{{2}}\s+)?"
     r"(?:\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?!\w)"
 )
+#: Floor and door after the house number: "4º Esq.", "5º B", "2.º Dto", "1.ª planta",
+#: "164 2D" (PT: second floor, right), "3. OG", "2nd floor", "piano 3", "3e étage".
+#: Unicode normalisation (NFKC) writes "4º" as "4o", so that spelling counts too.
+_FLOOR: Final[re.Pattern[str]] = re.compile(
+    r",?\s*(?:\d{1,2}\.?(?:\s?[º°ª]|[oa](?![^\W\d_]))\.?(?:\s?(?i:andar|piso|planta))?"
+    r"(?:\s*(?i:esq(?:uerdo|\.)?|dto\.?|dt\.?|dir(?:eito|\.)?|fte\.?|frente|izq(?:uierda|da|\.)?"
+    r"|dcha\.?|der(?:echa|\.)?|centro|ctro\.?)(?!\w)\.?|\s?[A-Z](?!\w))?"
+    r"|\d{1,2}\.\s?(?:OG|Stock|Etage|Obergeschoss)(?!\w)"
+    r"|\d{1,2}(?:st|nd|rd|th|e|ème)\s+(?i:floor|étage)(?!\w)"
+    r"|(?i:piano|andar|piso|planta)\s+\d{1,2}(?!\w)"
+    r"|\d{1,2}\s?[A-Z](?!\w))"
+)
 _CITY_TAIL: Final[re.Pattern[str]] = re.compile(
     rf",?\s+(?P<city>[{_UP}][{_LOW}]+(?:\s+[{_UP}][{_LOW}]+)?)"
 )
@@ -180,7 +214,10 @@ class StreetAddressRecognizer(PatternRecognizer):
     """Finds street addresses (entity ``STREET_ADDRESS``) in the six languages' formats.
 
     Promises: a street-type word with a house number scores 0.6, and 0.85 with the
-    postal code and city after it, which then belong to the one span; a country's
+    postal code and city after it, which then belong to the one span, as does a
+    floor and door between them ("4º Esq.", "5º B", "2. OG"); a British street
+    with a city and postcode ("12 Kingsway, Bristol BS20 3XY") scores 0.85, a city
+    with a British postcode alone 0.5; a country's
     postal code with a city scores 0.4 to 0.6 by how distinctive the format is; a
     street named without a number scores 0.3 (a context word such as "morada" or
     "Anschrift" lifts it). A city, an airport, a gate or a terminal alone is never
@@ -221,9 +258,12 @@ class StreetAddressRecognizer(PatternRecognizer):
         return merged
 
     def _attach_tail(self, text: str, result: RecognizerResult) -> None:
-        """Extend a street with the postal code and city, or the known city, after it."""
+        """Extend a street over its floor and door, then its postal code and city."""
         if result.score < STREET_SCORE:
             return
+        floor = _FLOOR.match(text, result.end)
+        if floor and text[result.start : result.end][-1:].isdigit():
+            result.end = floor.end()
         postal = _POSTAL_TAIL.match(text, result.end)
         if postal:
             result.end = postal.end()

@@ -179,3 +179,19 @@ def test_lower_case_iban_is_redacted_by_the_engine(engine: RedactionEngine) -> N
 )
 def test_iban_span_ends_before_the_next_word(text: str, iban: str) -> None:
     assert ibans(text) == [iban]
+
+
+def test_two_ibans_in_a_row_are_both_found() -> None:
+    text = "please DE89 3704 0044 0532 0130 00 please PT50000201231234567890154"
+    assert ibans(text) == ["DE89 3704 0044 0532 0130 00", "PT50000201231234567890154"]
+
+
+def test_international_number_followed_by_digits_takes_a_context_word(
+    engine: RedactionEngine,
+) -> None:
+    text = "please reach me on +351 912 345 678 23 kg"
+    assert redacted(engine, text, PHONE) == ["+351 912 345 678"]
+
+
+def test_phone_number_right_after_a_price_is_found_whole() -> None:
+    assert phones("EUR 129,99 0151 23456789") == [("0151 23456789", 0.6)]

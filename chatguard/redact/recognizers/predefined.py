@@ -150,23 +150,20 @@ class ChatPhoneRecognizer(PhoneRecognizer):
             for result in super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
             if sum(ch.isdigit() for ch in text[result.start : result.end]) >= _MIN_PHONE_DIGITS
         ]
-        for match in _INTERNATIONAL.finditer(text):
-            if any(r.start < match.end() and match.start() < r.end for r in results):
+        for match in _PREFIXED.finditer(text):
+            if any(
+                r.start < match.end() and match.start() < r.end and r.start <= match.start()
+                for r in results
+            ):
                 continue
             end = _longest_valid_prefix(match.group())
             if end:
-                results.append(
-                    RecognizerResult(
-                        self.supported_entities[0],
-                        match.start(),
-                        match.start() + end,
-                        self.SCORE,
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                        },
-                    )
-                )
+                # It replaces what python-phonenumbers found inside it ("23456789" of
+                # "0151 23456789" when a price came just before).
+                results = [
+                    r for r in results if not (match.start() <= r.start < match.start() + end)
+                ]
+                results.append(self._result(match.start(), match.start() + end))
         kept: list[RecognizerResult] = []
         for result in results:
             number = text[result.start : result.end]
@@ -176,6 +173,24 @@ class ChatPhoneRecognizer(PhoneRecognizer):
                 result.score = min(result.score, self.UNPREFIXED_SCORE)
             kept.append(result)
         return kept
+
+    def _result(self, start: int, end: int) -> RecognizerResult:
+        return RecognizerResult(
+            self.supported_entities[0],
+            start,
+            end,
+            self.SCORE,
+            # Presidio's context enhancer writes into the explanation.
+            analysis_explanation=AnalysisExplanation(
+                recognizer=type(self).__name__,
+                original_score=self.SCORE,
+                textual_explanation="valid number with international or trunk prefix",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
 
 
 #: Day, month and year in any order people write them: 27-6-2025, 20.8.2025, 2025-06-27.
@@ -201,21 +216,24 @@ _ORDER_BEFORE: Final = re.compile(
 )
 
 
-# An international number followed by more digits ("+351 912 345 678 23 kg") is
-# not matched by python-phonenumbers at all; its valid prefix is the number.
-_INTERNATIONAL = re.compile(r"(?<![\w+])\+\d(?:[ ./-]?\d){6,20}")
+# A number with "+" or a trunk "0" followed by more digits ("+351 912 345 678 23 kg"),
+# or after other digits ("129,99 0151 23456789"), is not matched by python-phonenumbers
+# as a whole; its longest valid prefix is the number.
+_PREFIXED = re.compile(r"(?<![\w+.,])(?:\+\d|0\d)(?:[ ./-]?\d){5,20}")
 _GROUP_END = re.compile(r"\d(?=[ ./-]|$)")
 
 
 def _longest_valid_prefix(candidate: str) -> int:
-    """Length of the longest prefix of ``candidate`` that is a valid number (0 if none)."""
+    """Length of the longest prefix of ``candidate`` valid in some region (0 if none)."""
+    regions = (None,) if candidate.startswith("+") else PHONE_REGIONS
     for group_end in reversed([m.end() for m in _GROUP_END.finditer(candidate)]):
         prefix = candidate[:group_end]
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(prefix)):
-                return group_end
-        except phonenumbers.NumberParseException:
-            continue
+        for region in regions:
+            try:
+                if phonenumbers.is_valid_number(phonenumbers.parse(prefix, region)):
+                    return group_end
+            except phonenumbers.NumberParseException:
+                continue
     return 0
 
 
@@ -287,10 +305,13 @@ class ChatIbanRecognizer(IbanRecognizer):
     ) -> list[RecognizerResult]:
         """Find IBANs in any case; offsets are those of ``text``."""
         results: list[RecognizerResult] = []
-        for match in _IBAN_CANDIDATE.finditer(text):
+        position = 0
+        while match := _IBAN_CANDIDATE.search(text, position):
             end = self._longest_valid_prefix(text, match)
             if end:
                 results.append(self._result(match.start(), end))
+            # A candidate that ran on past its IBAN may hold the start of the next one.
+            position = end or match.start() + 1
         return results
 
     def validate_result(self, pattern_text: str) -> bool:

@@ -364,6 +364,13 @@ _NEVER_NAMES_ALONE: Final[tuple[str, ...]] = (
     "montag",
 )
 
+#: Given names that a language also has as a stop word ("sara" is Italian for "sarà",
+#: "mia" for "my"): names when capitalised inside a sentence, words otherwise.
+_GIVEN_NAMES_ALSO_STOP_WORDS: Final[frozenset[str]] = frozenset(
+    {"sara", "mia", "ella", "mila", "otto", "sean", "allen", "dan", "ira", "aura", "ali"}
+    | {"ela", "darin", "maximo"}
+)
+
 #: Words of the airline and retail domain that Faker also lists as names.
 _DOMAIN_WORDS: Final[tuple[str, ...]] = (
     "miles",
@@ -496,7 +503,11 @@ def name_lexicon() -> NameLexicon:
     stop_words = frozenset(
         fold(word) for language in SUPPORTED_LANGUAGES for word in _stop_words(language)
     )
-    excluded = stop_words | {fold(word) for word in _DOMAIN_WORDS} | NAME_PARTICLES
+    excluded = (
+        (stop_words - _GIVEN_NAMES_ALSO_STOP_WORDS)
+        | {fold(word) for word in _DOMAIN_WORDS}
+        | NAME_PARTICLES
+    )
     return NameLexicon(
         first_names=frozenset(word for word in first if len(word) > 1) - excluded,
         last_names=frozenset(word for word in last if len(word) > 1) - excluded,

@@ -193,3 +193,83 @@ def test_engine_redacts_names_and_keeps_destinations(
     engine: Any, text: str, language: str, expected: list[str]
 ) -> None:
     assert redacted(engine, text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "name"),
+    [
+        (
+            "Das Ticket ist falsch geschrieben, richtig ist Katharina Lindemann",
+            "de",
+            "Katharina Lindemann",
+        ),
+        ("Erstattung bitte, Kontoinhaber Lea Lindemann", "de", "Lea Lindemann"),
+        ("die Buchung läuft auf Ute Lindemann", "de", "Ute Lindemann"),
+        ("Hi, bin Jonas Krüger aus Frankfurt", "de", "Jonas Krüger"),
+        ("la prenotazione è a nome Simone Colombo", "it", "Simone Colombo"),
+        ("il biglietto è intestato a Marco Ferraro", "it", "Marco Ferraro"),
+        ("scrivo per conto di Giulia Ferraro", "it", "Giulia Ferraro"),
+        ("il nome è sbagliato, è Simone Colombo", "it", "Simone Colombo"),
+        ("bonjour c'est hugo martin, je pars demain", "fr", "hugo martin"),
+        ("Reembolso por favor, titular Álvaro Romero", "es", "Álvaro Romero"),
+        ("the account holder is Megan Ellison", "en", "Megan Ellison"),
+    ],
+)
+def test_name_after_a_cue_in_any_language_is_found_whole(
+    nlp: SpacyNlpEngine, text: str, language: str, name: str
+) -> None:
+    assert names(nlp, text, language) == [name]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("c'est Paris qui est beau", "fr"),
+        ("il volo è Roma Milano", "it"),
+        ("es Madrid la capital", "es"),
+        ("bin gleich da", "de"),
+        ("c'est urgent, merci", "fr"),
+        ("è arrivata la valigia", "it"),
+    ],
+)
+def test_short_cue_before_a_place_or_word_finds_no_name(
+    nlp: SpacyNlpEngine, text: str, language: str
+) -> None:
+    assert names(nlp, text, language) == []
+
+
+def test_given_name_that_is_also_a_stop_word_is_a_name_when_capitalised(
+    nlp: SpacyNlpEngine,
+) -> None:
+    assert names(nlp, "la prenotazione per Sara Gallo, grazie", "it") == ["Sara Gallo"]
+    assert names(nlp, "sara possibile cambiare il volo?", "it") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "name"),
+    [
+        ("Dati APIS: nato il 14/05/1999, Sara Ferraro", "it", "Sara Ferraro"),
+        ("APIS-Daten: geboren 01.04.1947, Ute Lindemann", "de", "Ute Lindemann"),
+    ],
+)
+def test_name_after_a_date_of_birth_is_found(
+    engine: Any, text: str, language: str, name: str
+) -> None:
+    assert redacted(engine, text, language) == [name]
+
+
+def test_currency_code_is_not_a_person(engine: Any) -> None:
+    assert redacted(engine, "EUR 129,99 aaa.aaa@example.com EUR 129,99", "en") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("il nome è sbagliato sul biglietto", "it"),
+        ("the name is wrong on my ticket", "en"),
+        ("der Name ist falsch geschrieben", "de"),
+        ("o nome está errado", "pt"),
+    ],
+)
+def test_name_is_wrong_is_not_a_name(nlp: SpacyNlpEngine, text: str, language: str) -> None:
+    assert names(nlp, text, language) == []

@@ -43,12 +43,13 @@ LEXICON_FIRST_NAME_AND_WORD_SCORE: Final = 0.45
 LEXICON_FIRST_NAME_ALONE_SCORE: Final = 0.35
 
 CONTEXT_BY_LANGUAGE: Final[dict[str, list[str]]] = {
-    "en": ["name", "passenger", "traveller", "traveler", "called", "surname"],
-    "de": ["name", "passagier", "fluggast", "reisende", "heiße", "heisse"],
-    "fr": ["prénom", "passager", "passagère", "voyageur", "appelle", "monsieur", "madame"],
-    "it": ["nome", "passeggero", "passeggera", "chiamo", "signore", "signora"],
-    "pt": ["nome", "passageiro", "passageira", "chamo", "senhor", "senhora"],
-    "es": ["nombre", "apellido", "pasajero", "pasajera", "llamo", "señor", "señora"],
+    # A date of birth is said of a person: the words for "born" are context too.
+    "en": ["name", "passenger", "traveller", "traveler", "called", "surname", "born"],
+    "de": ["name", "passagier", "fluggast", "reisende", "heiße", "heisse", "geboren"],
+    "fr": ["prénom", "passager", "voyageur", "appelle", "monsieur", "madame", "né", "née"],
+    "it": ["nome", "passeggero", "passeggera", "chiamo", "signore", "signora", "nato", "nata"],
+    "pt": ["nome", "passageiro", "passageira", "chamo", "senhor", "senhora", "nascid"],
+    "es": ["nombre", "apellido", "pasajero", "pasajera", "llamo", "señor", "señora", "nacid"],
 }
 
 _NAME_NOUN = (
@@ -58,7 +59,10 @@ _NAME_NOUN = (
 _STRONG_CUES = (
     rf"\b{_NAME_NOUN}(?:\s*:|['’]s\b|\s+(?:is|ist|lautet|est|è|é|es)(?!\w))"
     r"|\b(?:under\s+the\s+name(?:\s+of)?|in\s+the\s+name\s+of|auf\s+den\s+namen(?:\s+von)?"
-    r"|au\s+nom\s+de|a\s+nome\s+di|em\s+nome\s+de|a\s+nombre\s+de)\b"
+    r"|au\s+nom\s+de|a\s+nome(?:\s+di)?|em\s+nome\s+de|a\s+nombre\s+de)\b"
+    r"|\b(?:account\s+holder|on\s+behalf\s+of|booked\s+under|(?:konto)?inhaber(?:in)?"
+    r"|läuft\s+auf|richtig\s+ist|titulaire|pour\s+le\s+compte\s+de|intestat[oa]\s+a"
+    r"|per\s+conto\s+di|titolare|titular|por\s+conta\s+de|por\s+cuenta\s+de)\b"
     r"|\b(?:i\s+am\s+called|i['’]m\s+called|call\s+me|ich\s+hei(?:ß|ss)e|hier\s+spricht"
     r"|je\s+m['’]\s?appelle|je\s+me\s+nomme|mi\s+chiamo|chamo-me|me\s+chamo|me\s+llamo)\b"
 )
@@ -66,8 +70,9 @@ _WEAK_CUES = (
     r"\b(?:i\s+am|i['’]m|this\s+is|je\s+suis|moi\s+c['’]est|(?:io\s+)?sono"
     r"|(?:eu\s+)?sou(?:\s+[oa](?=\s))?|aqui\s+(?:é|fala)|(?:yo\s+)?soy)\b"
 )
-#: German nouns are capitalised, so "ich bin Kunde" needs a lexicon name.
-_LEXICON_ONLY_CUES = r"\b(?:ich\s+bin|hier\s+ist)\b"
+#: German nouns are capitalised, so "ich bin Kunde" needs a lexicon name; "c'est",
+#: "è", "es" are followed by anything, so they too need one.
+_LEXICON_ONLY_CUES = r"\b(?:ich\s+bin|bin|hier\s+ist|it['’]s|c['’]est|è|é|es)(?!\w)"
 _TITLES = (
     r"\b(?:(?i:mrs|mr|ms|miss|dr|herrn|herr|frau|srta|sra|sr|sig\.ra|sig\.na|sig"
     r"|signorina|signora|signor|dott\.ssa|dottoressa|dott|prof|mme|mlle|madame|monsieur"
@@ -141,6 +146,13 @@ _NOT_NAMES_AFTER_CUE: Final[frozenset[str]] = frozenset(
         "Monday",
         "Sunday",
         "Friday",
+        # What "the name is ..." says of a name when it is not one.
+        *("wrong", "incorrect", "correct", "misspelled", "missing", "different", "falsch"),
+        *("richtig", "korrekt", "anders", "sbagliato", "sbagliata", "errato", "errata"),
+        *("giusto", "giusta", "corretto", "corretta", "diverso", "diversa", "faux", "fausse"),
+        *("erroné", "erronée", "incorrecte", "correcte", "différent", "errado", "errada"),
+        *("incorreto", "incorreta", "correto", "correta", "diferente", "equivocado"),
+        *("equivocada", "incorrecto", "incorrecta", "correcto", "correcta", "distinto"),
     )
 )
 
@@ -298,9 +310,13 @@ class PersonNameRecognizer(LocalRecognizer):
     ) -> tuple[int, float] | None:
         """The last word index and score of the name starting at ``index``, if one does."""
         first = words[index]
-        if not first.is_word or self._lexicon.is_stop_word(first.folded):
+        if not first.is_word or (
+            self._lexicon.is_stop_word(first.folded) and not self._is_name_word(first)
+        ):
             return None
         score = CUE_SCORE
+        if kind in ("weak", "lexicon") and self._is_place([first]):
+            return None  # "c'est Paris", "è Roma": only a strong cue makes a place a name
         if self._is_name_word(first):
             if (
                 kind != "strong"
@@ -315,7 +331,11 @@ class PersonNameRecognizer(LocalRecognizer):
                 if self._is_place([first]) or self._lexicon.is_ordinary_in_lowercase(first.folded):
                     return None
                 score = CUE_UNKNOWN_WORD_SCORE
-        elif kind == "strong" and not self._lexicon.is_ordinary_in_lowercase(first.folded):
+        elif (
+            kind == "strong"
+            and not self._lexicon.is_ordinary_in_lowercase(first.folded)
+            and first.folded not in _NOT_NAMES_AFTER_CUE
+        ):
             score = CUE_UNKNOWN_WORD_SCORE
         else:
             return None
@@ -333,27 +353,38 @@ class PersonNameRecognizer(LocalRecognizer):
                 continue
             if word.folded in NAME_PARTICLES and cursor + 1 < len(words):
                 following = words[cursor + 1]
-                if self._continues_name(following):
+                if self._continues_name(following, after_cue=True):
                     end = cursor + 1
                     count += 1
                     cursor += 2
                     continue
                 break
-            if not self._continues_name(word):
+            lowercase_surname = (
+                word.is_lowercase
+                and words[index].is_lowercase
+                and self._lexicon.is_last_name(word.folded)
+                and not self._lexicon.is_stop_word(word.folded)
+            )
+            if not (lowercase_surname or self._continues_name(word, after_cue=True)):
                 break
             end = cursor
             count += 1
             cursor += 1
         return end
 
-    def _continues_name(self, word: _Word) -> bool:
+    def _continues_name(self, word: _Word, after_cue: bool = False) -> bool:
+        """Whether ``word`` carries on the name before it.
+
+        After a cue a capitalised place counts too: "sono Simone Colombo" names a
+        person, and a town glued to a name without "aus", "de" or a comma is rare.
+        """
         if self._is_name_word(word):
             return True
         return (
             word.is_capitalised
             and not self._lexicon.is_stop_word(word.folded)
             and word.folded not in _NOT_NAMES_AFTER_CUE
-            and not self._is_place([word])
+            and (after_cue or not self._is_place([word]))
         )
 
     # --- lexicon -----------------------------------------------------------------
@@ -437,10 +468,12 @@ class PersonNameRecognizer(LocalRecognizer):
                     start += 1
                 while end > start and self._foreign_edge(words[end - 1]):
                     end -= 1
+            # "Kontoinhaber Lea Lindemann" as one span: the cue is not part of the name.
+            start = min((i for i in cued if start < i < end), default=start)
             if start == end:
                 continue
             parts = [word for word in words[start:end] if word.is_word]
-            if not parts:
+            if not parts or _is_code(parts):
                 continue
             if start not in strongly_cued and self._is_place(parts):
                 continue
@@ -486,6 +519,11 @@ class PersonNameRecognizer(LocalRecognizer):
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
+
+
+def _is_code(parts: list[_Word]) -> bool:
+    """Whether an NER span is one short word in capitals: a currency or airport code."""
+    return len(parts) == 1 and parts[0].text.isupper() and len(parts[0].text) <= 3
 
 
 def _ner_is_native(nlp_artifacts: Any, language: str) -> bool:

@@ -53,8 +53,19 @@ def test_number_without_prefix_is_a_phone_number_after_a_phone_word(
     assert redacted(engine, text, PHONE) == [number]
 
 
-def test_number_without_prefix_and_without_phone_word_scores_below_threshold() -> None:
-    assert [score < 0.5 for _, score in phones("mein Code ist 41821000")] == [True]
+def test_number_without_prefix_and_without_phone_word_is_not_a_phone_number(
+    engine: RedactionEngine,
+) -> None:
+    assert [n for n, score in phones("mein Code ist 41821000") if score >= 0.5] == []
+    assert redacted(engine, "mein Code ist 41821000", PHONE) == []
+
+
+def test_number_after_another_digit_group_is_found() -> None:
+    assert [n for n, _ in phones("Flug 1234 0151 23456789")] == ["0151 23456789"]
+    assert [n for n, _ in phones("0151 23456789 oder 0171 98765432")] == [
+        "0151 23456789",
+        "0171 98765432",
+    ]
 
 
 @pytest.mark.parametrize(

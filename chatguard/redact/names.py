@@ -375,6 +375,13 @@ _GIVEN_NAMES_ALSO_STOP_WORDS: Final[frozenset[str]] = frozenset(
 _DOMAIN_WORDS: Final[tuple[str, ...]] = (
     "miles",
     "more",
+    # payment words: "Iban" is a Basque given name, "IBAN" in a chat never is
+    "iban",
+    "bic",
+    "swift",
+    "sepa",
+    "paypal",
+    "visa",
     "senator",
     "gold",
     "silver",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -164,21 +163,6 @@ def test_first_name_alone_stays_below_threshold_without_evidence(nlp: SpacyNlpEn
     assert all(r.score < THRESHOLD for r in results)
 
 
-def test_recognising_a_twenty_token_message_takes_well_under_a_millisecond(
-    nlp: SpacyNlpEngine,
-) -> None:
-    text = "Hallo, ich heiße Anna Müller und mein Flug LH 1173 nach Lissabon ist morgen um 10 Uhr"
-    artifacts = nlp.process_text(text, "de")
-    recogniser = PersonNameRecognizer(supported_language="de")
-    recogniser.analyze(text, [ENTITY], artifacts)
-    runs = 200
-    started = time.perf_counter()
-    for _ in range(runs):
-        recogniser.analyze(text, [ENTITY], artifacts)
-    per_message = (time.perf_counter() - started) / runs
-    assert per_message < 0.001
-
-
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
@@ -273,3 +257,9 @@ def test_currency_code_is_not_a_person(engine: Any) -> None:
 )
 def test_name_is_wrong_is_not_a_name(nlp: SpacyNlpEngine, text: str, language: str) -> None:
     assert names(nlp, text, language) == []
+
+
+def test_payment_words_that_faker_lists_as_names_are_not_people(engine: Any) -> None:
+    text = "Hallo, ich heiße Jonas Becker, meine IBAN ist DE89 3704 0044 0532 0130 00."
+    people = [text[e.start : e.end] for e in engine.analyze(text) if e.type == "PERSON"]
+    assert people == ["Jonas Becker"]

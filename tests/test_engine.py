@@ -88,3 +88,15 @@ def test_batch_takes_given_languages(engine: RedactionEngine) -> None:
 def test_a_model_that_is_not_installed_stops_start_up() -> None:
     with pytest.raises(ModelNotInstalledError, match="de_core_news_nonexistent"):
         RedactionEngine(RedactionSettings(models={"de": "de_core_news_nonexistent"}))
+
+
+def test_a_message_without_digits_still_finds_names_emails_and_passwords(
+    engine: RedactionEngine,
+) -> None:
+    text = "Hi, I'm Emma Clarke, anna@example.org, my password is Tr0ub4dor!"
+    assert _found(engine, text) == {
+        ("PERSON", "Emma Clarke"),
+        ("EMAIL_ADDRESS", "anna@example.org"),
+        ("CREDENTIAL", "Tr0ub4dor!"),
+    }
+    assert _found(engine, "X7KQ2P") == {("BOOKING_REFERENCE", "X7KQ2P")}

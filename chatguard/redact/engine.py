@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from chatguard.errors import UnsupportedLanguageError
 from chatguard.model import Entity, EntityType
+from chatguard.redact.enhancer import ChatContextEnhancer
 from chatguard.redact.languages import SUPPORTED_LANGUAGES, LanguageDetector
 from chatguard.redact.nlp import ChatguardNlpEngine
 from chatguard.redact.normalize import NormalisedText, join_split_digits, normalise
@@ -38,8 +38,25 @@ DIGIT_TYPES: Final[tuple[str, ...]] = (
     EntityType.NATIONAL_ID,
 )
 
-#: The lowest score any destination policy may ask for; the rest is filtered per policy.
-MIN_THRESHOLD: Final[float] = 0.0
+#: Types whose every form holds a digit; a text without one skips their recognisers.
+_NEED_A_DIGIT: Final = frozenset(
+    {
+        EntityType.PHONE_NUMBER,
+        EntityType.CREDIT_CARD,
+        EntityType.IBAN_CODE,
+        EntityType.TICKET_NUMBER,
+        EntityType.FREQUENT_FLYER_NUMBER,
+        EntityType.PASSPORT_NUMBER,
+        EntityType.NATIONAL_ID,
+        EntityType.DATE_OF_BIRTH,
+    }
+)
+#: Types that cannot occur without one of these characters (in the normalised text).
+_NEED_A_CHARACTER: Final[dict[str, str]] = {
+    EntityType.EMAIL_ADDRESS: "@",
+    EntityType.URL: ".:",
+    EntityType.IP_ADDRESS: ".:",
+}
 
 
 class RedactionEngine:
@@ -67,11 +84,12 @@ class RedactionEngine:
             registry=registry,
             nlp_engine=self.nlp_engine,
             supported_languages=list(SUPPORTED_LANGUAGES),
-            context_aware_enhancer=LemmaContextAwareEnhancer(
+            context_aware_enhancer=ChatContextEnhancer(
                 context_prefix_count=6, context_suffix_count=3
             ),
         )
         self.detector = LanguageDetector(fallback=self.settings.fallback_language)
+        self._all_types = self.entity_types
 
     @property
     def entity_types(self) -> list[str]:
@@ -134,7 +152,11 @@ class RedactionEngine:
         found = self._original_spans(
             normalised,
             self.analyzer.analyze(
-                normalised.text, language, score_threshold=threshold, nlp_artifacts=artifacts
+                normalised.text,
+                language,
+                entities=self._possible_types(normalised.text),
+                score_threshold=threshold,
+                nlp_artifacts=artifacts,
             ),
         )
         joined = join_split_digits(normalised)
@@ -152,6 +174,19 @@ class RedactionEngine:
                 )
             )
         return resolve_overlaps(found)
+
+    def _possible_types(self, text: str) -> list[str]:
+        """The types ``text`` can hold at all: recognisers of the others need not run."""
+        has_digit = any(ch.isdigit() for ch in text)
+        possible = []
+        for entity_type in self._all_types:
+            if entity_type in _NEED_A_DIGIT and not has_digit:
+                continue
+            needed = _NEED_A_CHARACTER.get(entity_type)
+            if needed is not None and not any(ch in text for ch in needed):
+                continue
+            possible.append(entity_type)
+        return possible
 
     @staticmethod
     def _original_spans(

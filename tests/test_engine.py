@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from chatguard.errors import ModelNotInstalledError
 from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import RedactionSettings
+
+DATASET = Path(__file__).parent.parent / "benchmarks" / "redaction" / "dataset.jsonl"
 
 MESSAGES = [
     ("Hi, I'm Emma Clarke, my booking is X7KQ2P, flight LH 1173 to Frankfurt.", "en"),
@@ -100,3 +105,16 @@ def test_a_message_without_digits_still_finds_names_emails_and_passwords(
         ("CREDENTIAL", "Tr0ub4dor!"),
     }
     assert _found(engine, "X7KQ2P") == {("BOOKING_REFERENCE", "X7KQ2P")}
+
+
+def test_skipping_recognisers_that_cannot_match_changes_no_result(
+    engine: RedactionEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [json.loads(line) for line in DATASET.read_text().splitlines()]
+    texts = [record["text"] for record in records]
+    for threshold in (0.5, 0.25):
+        skipping = [engine.analyze(text, threshold=threshold) for text in texts]
+        with monkeypatch.context() as patch:
+            patch.setattr(engine, "_possible_types", lambda text, threshold: engine._all_types)
+            running_all = [engine.analyze(text, threshold=threshold) for text in texts]
+        assert skipping == running_all

@@ -9,10 +9,19 @@ digits, spelled-out e-mail addresses), and reports offsets into the original.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from chatguard.errors import UnsupportedLanguageError
@@ -51,12 +60,45 @@ _NEED_A_DIGIT: Final = frozenset(
         EntityType.DATE_OF_BIRTH,
     }
 )
-#: Types that cannot occur without one of these characters (in the normalised text).
-_NEED_A_CHARACTER: Final[dict[str, str]] = {
-    EntityType.EMAIL_ADDRESS: "@",
-    EntityType.URL: ".:",
-    EntityType.IP_ADDRESS: ".:",
+#: What a text must contain for each of these types to occur in it at all.
+_NEEDED: Final[dict[str, re.Pattern[str]]] = {
+    EntityType.EMAIL_ADDRESS: re.compile("@"),
+    EntityType.URL: re.compile(r"[\w-]\.[^\W\d_]{2}|://"),
+    EntityType.IP_ADDRESS: re.compile(r"\d\.\d|:"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _ContextGate:
+    """A type whose recognisers score at most ``max_score`` without a context word."""
+
+    max_score: float
+    words: re.Pattern[str]
+
+
+def _context_gate(recognizers: Sequence[EntityRecognizer]) -> _ContextGate | None:
+    """The gate of a type, if all its recognisers are plain patterns with context words.
+
+    A ``PatternRecognizer`` that does not override ``validate_result`` never scores
+    above its best pattern's score unless one of its context words is in the text.
+    """
+    words: set[str] = set()
+    scores: list[float] = []
+    for recognizer in recognizers:
+        if (
+            not isinstance(recognizer, PatternRecognizer)
+            or type(recognizer).validate_result is not PatternRecognizer.validate_result
+            or type(recognizer).analyze is not PatternRecognizer.analyze
+            or not recognizer.context
+        ):
+            return None
+        words.update(word.lower() for word in recognizer.context if word)
+        patterns: list[Pattern] = recognizer.patterns  # type: ignore[has-type]
+        scores.extend(pattern.score for pattern in patterns)
+    if not words or not scores:
+        return None
+    alternatives = sorted(words, key=len, reverse=True)
+    return _ContextGate(max(scores), re.compile("|".join(map(re.escape, alternatives))))
 
 
 class RedactionEngine:
@@ -90,6 +132,11 @@ class RedactionEngine:
         )
         self.detector = LanguageDetector(fallback=self.settings.fallback_language)
         self._all_types = self.entity_types
+        self._gates = {
+            entity_type: gate
+            for entity_type in self._all_types
+            if (gate := _context_gate(self.analyzer.registry.get_recognizers("en", [entity_type])))
+        }
 
     @property
     def entity_types(self) -> list[str]:
@@ -154,7 +201,7 @@ class RedactionEngine:
             self.analyzer.analyze(
                 normalised.text,
                 language,
-                entities=self._possible_types(normalised.text),
+                entities=self._possible_types(normalised.text, threshold),
                 score_threshold=threshold,
                 nlp_artifacts=artifacts,
             ),
@@ -175,15 +222,21 @@ class RedactionEngine:
             )
         return resolve_overlaps(found)
 
-    def _possible_types(self, text: str) -> list[str]:
-        """The types ``text`` can hold at all: recognisers of the others need not run."""
+    def _possible_types(self, text: str, threshold: float) -> list[str]:
+        """The types that can reach ``threshold`` in ``text``; the others' recognisers
+        need not run: a type with a digit in every form in a text without digits, an
+        e-mail address without "@", a context-only type without any of its words."""
         has_digit = any(ch.isdigit() for ch in text)
+        lowered = text.lower()
         possible = []
         for entity_type in self._all_types:
             if entity_type in _NEED_A_DIGIT and not has_digit:
                 continue
-            needed = _NEED_A_CHARACTER.get(entity_type)
-            if needed is not None and not any(ch in text for ch in needed):
+            needed = _NEEDED.get(entity_type)
+            if needed is not None and not needed.search(text):
+                continue
+            gate = self._gates.get(entity_type)
+            if gate is not None and threshold > gate.max_score and not gate.words.search(lowered):
                 continue
             possible.append(entity_type)
         return possible

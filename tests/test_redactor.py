@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 
 import pytest
 
@@ -148,14 +149,22 @@ class _BrokenEngine(RedactionEngine):
         return "en"
 
     def analyze(
-        self, text: str, language: str | None = None, threshold: float = 0.5
+        self,
+        text: str,
+        language: str | None = None,
+        threshold: float = 0.5,
+        known: Iterable[tuple[str, str]] = (),
     ) -> list[Entity]:
         raise RuntimeError(f"recogniser crashed on {text}")
 
 
 class _SlowEngine(_BrokenEngine):
     def analyze(
-        self, text: str, language: str | None = None, threshold: float = 0.5
+        self,
+        text: str,
+        language: str | None = None,
+        threshold: float = 0.5,
+        known: Iterable[tuple[str, str]] = (),
     ) -> list[Entity]:
         time.sleep(0.5)
         return []
@@ -202,3 +211,20 @@ def test_canonical_value_ignores_case_and_separators_of_numbers() -> None:
     )
     assert canonical_value("PERSON", "Anna  Müller") == canonical_value("PERSON", "anna müller")
     assert canonical_value("CREDENTIAL", "Secret1") != canonical_value("CREDENTIAL", "secret1")
+
+
+async def test_value_redacted_once_is_redacted_again_without_its_context_word(
+    redactor: Redactor,
+) -> None:
+    first = await redactor.redact("mein Buchungscode ist QWERTZ", conversation="c1")
+    assert first.text == "mein Buchungscode ist <BOOKING_REFERENCE_1>"
+    later = await redactor.redact("ist QWERTZ schon bestätigt?", conversation="c1")
+    assert later.text == "ist <BOOKING_REFERENCE_1> schon bestätigt?"
+    elsewhere = await redactor.redact("ist QWERTZ schon bestätigt?", conversation="c2")
+    assert "QWERTZ" in elsewhere.text  # no context and no earlier turn: not personal
+
+
+def test_every_occurrence_of_a_found_value_in_a_message_is_found(engine: RedactionEngine) -> None:
+    text = "Booking code QWERTZ please. Is QWERTZ confirmed?"
+    found = [(e.type, text[e.start : e.end]) for e in engine.analyze(text)]
+    assert found == [("BOOKING_REFERENCE", "QWERTZ"), ("BOOKING_REFERENCE", "QWERTZ")]

@@ -148,13 +148,23 @@ class RedactionEngine:
         return self.detector.detect(text)
 
     def analyze(
-        self, text: str, language: str | None = None, threshold: float = 0.5
+        self,
+        text: str,
+        language: str | None = None,
+        threshold: float = 0.5,
+        known: Iterable[tuple[str, str]] = (),
     ) -> list[Entity]:
-        """Find the personal data in ``text``; ``language`` is detected when not given."""
+        """Find the personal data in ``text``; ``language`` is detected when not given.
+
+        Every occurrence of a value found anywhere in the text is reported, and so is
+        every occurrence of the ``known`` values, ``(entity type, value)`` pairs found
+        earlier in the conversation: a value redacted once never leaks where its
+        context word is missing.
+        """
         normalised = normalise(text)
         language = self._language(normalised.text, language)
         artifacts = self.nlp_engine.process_text(normalised.text, language)
-        return self._entities(normalised, language, artifacts, threshold)
+        return self._entities(normalised, language, artifacts, threshold, known)
 
     def analyze_batch(
         self,
@@ -195,6 +205,7 @@ class RedactionEngine:
         language: str,
         artifacts: NlpArtifacts,
         threshold: float,
+        known: Iterable[tuple[str, str]] = (),
     ) -> list[Entity]:
         found = self._original_spans(
             normalised,
@@ -220,6 +231,10 @@ class RedactionEngine:
                     ),
                 )
             )
+        values = {value: (entity_type, KNOWN_SCORE) for entity_type, value in known}
+        for e in found:
+            values[normalised.original[e.start : e.end]] = (e.type, e.score)
+        found.extend(_occurrences(normalised.original, values))
         return resolve_overlaps(found)
 
     def _possible_types(self, text: str, threshold: float) -> list[str]:
@@ -258,6 +273,28 @@ _GENERIC_TYPES: Final = frozenset({EntityType.PHONE_NUMBER, EntityType.URL, Enti
 
 def _precedence(entity: Entity) -> tuple[bool, float]:
     return (entity.type not in _GENERIC_TYPES, entity.score)
+
+
+#: Shorter values are too often parts of ordinary words to be searched for elsewhere.
+_MIN_PROPAGATED_LENGTH: Final = 3
+#: The score of a value the conversation's earlier turns already revealed as personal.
+KNOWN_SCORE: Final = 0.9
+
+
+def _occurrences(text: str, values: dict[str, tuple[str, float]]) -> list[Entity]:
+    """Every whole-word occurrence in ``text`` of each value (case as given), typed and
+    scored as ``values`` says."""
+    searched = sorted(
+        (value for value in values if len(value) >= _MIN_PROPAGATED_LENGTH), key=len, reverse=True
+    )
+    if not searched:
+        return []
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, searched)) + r")(?!\w)")
+    occurrences = []
+    for match in pattern.finditer(text):
+        entity_type, score = values[match.group()]
+        occurrences.append(Entity(entity_type, match.start(), match.end(), score))
+    return occurrences
 
 
 def resolve_overlaps(entities: Iterable[Entity]) -> list[Entity]:

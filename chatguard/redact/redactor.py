@@ -135,7 +135,8 @@ class Redactor:
                 f"{self.settings.redaction.max_message_chars}"
             )
         language: str = lang if lang else await self._run(self.engine.detect_language, text)
-        found = await self._run(self.engine.analyze, text, language, policy.threshold)
+        known = await self.vault.known_values(conversation)
+        found = await self._run(self.engine.analyze, text, language, policy.threshold, known)
         entities = await self._placeholders(text, found, conversation, policy)
         redacted = self._apply(text, entities, policy)
         return RedactionResult(RedactedText(redacted), tuple(entities), language)

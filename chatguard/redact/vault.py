@@ -43,6 +43,8 @@ class PlaceholderVault(ABC):
       Concurrent calls for one conversation never give one key two placeholders.
     * ``lookup`` returns the value for each placeholder the conversation knows;
       placeholders it does not know are absent from the result.
+    * ``known_values`` lists the conversation's ``(entity type, value)`` pairs, so
+      that a value redacted once is found again where its context word is missing.
     * ``forget`` removes everything the vault holds for a conversation.
 
     Example::
@@ -59,6 +61,10 @@ class PlaceholderVault(ABC):
     @abstractmethod
     async def lookup(self, conversation: str, placeholders: Collection[str]) -> dict[str, str]:
         """Return the value of each known placeholder."""
+
+    @abstractmethod
+    async def known_values(self, conversation: str) -> list[tuple[str, str]]:
+        """Every ``(entity type, value)`` the conversation has given a placeholder."""
 
     @abstractmethod
     async def forget(self, conversation: str) -> None:
@@ -101,6 +107,13 @@ class InMemoryVault(PlaceholderVault):
         if state is None:
             return {}
         return {p: state.values[p] for p in placeholders if p in state.values}
+
+    async def known_values(self, conversation: str) -> list[tuple[str, str]]:
+        """The conversation's values with their types."""
+        state = self._conversations.get(conversation)
+        if state is None:
+            return []
+        return [(entity_type, state.values[p]) for (entity_type, _), p in state.by_key.items()]
 
     async def forget(self, conversation: str) -> None:
         """Drop the conversation's map."""

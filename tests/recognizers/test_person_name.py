@@ -263,3 +263,8 @@ def test_payment_words_that_faker_lists_as_names_are_not_people(engine: Any) -> 
     text = "Hallo, ich heiße Jonas Becker, meine IBAN ist DE89 3704 0044 0532 0130 00."
     people = [text[e.start : e.end] for e in engine.analyze(text) if e.type == "PERSON"]
     assert people == ["Jonas Becker"]
+
+
+def test_two_places_in_a_row_are_a_route_not_a_person(engine: Any) -> None:
+    text = "please Lisboa Frankfurt tomorrow"
+    assert [e for e in engine.analyze(text) if e.type == "PERSON"] == []

@@ -270,6 +270,8 @@ class PersonNameRecognizer(LocalRecognizer):
 
     def _is_place(self, parts: list[_Word]) -> bool:
         phrase = " ".join(part.folded for part in parts)
+        if len(parts) > 1 and all(self._places.is_place(part.folded) for part in parts):
+            return True  # "Lisboa Frankfurt": a route, not a person
         if not self._places.is_place(phrase):
             return False
         if len(parts) == 1 and self._lexicon.is_first_name(phrase):

@@ -101,6 +101,48 @@ def _context_gate(recognizers: Sequence[EntityRecognizer]) -> _ContextGate | Non
     return _ContextGate(max(scores), re.compile("|".join(map(re.escape, alternatives))))
 
 
+class _CachedRegistry(RecognizerRegistry):
+    """Presidio's registry, remembering which recognisers serve a language and types.
+
+    Presidio filters its whole list (90 recognisers here) on every analysis; the
+    answer only changes when a recogniser is added, which clears what is remembered.
+    """
+
+    _MAX_REMEMBERED: Final = 1024
+
+    def __init__(self, supported_languages: list[str]) -> None:
+        super().__init__(supported_languages=supported_languages)
+        self._remembered: dict[tuple[str, tuple[str, ...] | None, bool], list[EntityRecognizer]]
+        self._remembered = {}
+
+    def add_recognizer(self, recognizer: EntityRecognizer) -> None:
+        """Add a recogniser and forget what was remembered."""
+        self._remembered = {}
+        super().add_recognizer(recognizer)
+
+    def get_recognizers(
+        self,
+        language: str,
+        entities: list[str] | None = None,
+        all_fields: bool = False,
+        ad_hoc_recognizers: list[EntityRecognizer] | None = None,
+    ) -> list[EntityRecognizer]:
+        """The recognisers for ``language`` and ``entities``, as Presidio's registry says."""
+        if ad_hoc_recognizers:
+            found: list[EntityRecognizer] = super().get_recognizers(
+                language, entities, all_fields, ad_hoc_recognizers
+            )
+            return found
+        key = (language, tuple(entities) if entities else None, all_fields)
+        remembered = self._remembered.get(key)
+        if remembered is None:
+            if len(self._remembered) >= self._MAX_REMEMBERED:
+                self._remembered = {}
+            remembered = super().get_recognizers(language, entities, all_fields)
+            self._remembered[key] = remembered
+        return list(remembered)
+
+
 class RedactionEngine:
     """Finds personal data in chat messages, in en, de, fr, it, pt and es.
 
@@ -116,7 +158,7 @@ class RedactionEngine:
             self.settings.models, self.settings.ner_on_other_languages
         )
         self.nlp_engine.load()
-        registry = RecognizerRegistry(supported_languages=list(SUPPORTED_LANGUAGES))
+        registry = _CachedRegistry(supported_languages=list(SUPPORTED_LANGUAGES))
         for language in SUPPORTED_LANGUAGES:
             for recognizer in build_predefined_recognizers(language):
                 registry.add_recognizer(recognizer)
@@ -176,9 +218,15 @@ class RedactionEngine:
         if languages is not None and len(languages) != len(texts):
             raise ValueError("languages must be as long as texts")
         normalised = [normalise(text) for text in texts]
+        given = list(languages) if languages is not None else [None] * len(texts)
+        detected = iter(
+            self.detector.detect_many(
+                [n.text for n, lang in zip(normalised, given, strict=True) if lang is None]
+            )
+        )
         chosen = [
-            self._language(n.text, languages[i] if languages is not None else None)
-            for i, n in enumerate(normalised)
+            next(detected) if lang is None else self._language(n.text, lang)
+            for n, lang in zip(normalised, given, strict=True)
         ]
         results: list[list[Entity]] = [[] for _ in texts]
         for language in sorted(set(chosen)):

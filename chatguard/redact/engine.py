@@ -332,17 +332,21 @@ KNOWN_SCORE: Final = 0.9
 def _occurrences(text: str, values: dict[str, tuple[str, float]]) -> list[Entity]:
     """Every whole-word occurrence in ``text`` of each value (case as given), typed and
     scored as ``values`` says."""
-    searched = sorted(
-        (value for value in values if len(value) >= _MIN_PROPAGATED_LENGTH), key=len, reverse=True
-    )
-    if not searched:
-        return []
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, searched)) + r")(?!\w)")
     occurrences = []
-    for match in pattern.finditer(text):
-        entity_type, score = values[match.group()]
-        occurrences.append(Entity(entity_type, match.start(), match.end(), score))
+    for value, (entity_type, score) in values.items():
+        if len(value) < _MIN_PROPAGATED_LENGTH:
+            continue
+        start = text.find(value)
+        while start != -1:
+            end = start + len(value)
+            if not _is_word_char(text, start - 1) and not _is_word_char(text, end):
+                occurrences.append(Entity(entity_type, start, end, score))
+            start = text.find(value, start + 1)
     return occurrences
+
+
+def _is_word_char(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
 
 
 def resolve_overlaps(entities: Iterable[Entity]) -> list[Entity]:

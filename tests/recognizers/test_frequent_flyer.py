@@ -11,8 +11,6 @@ from chatguard.redact.recognizers.frequent_flyer import FrequentFlyerRecognizer
 ENTITY = "FREQUENT_FLYER_NUMBER"
 
 
-#: In RedactionEngine the phone recogniser claims these numbers too, scores 0.95 and wins
-#: the overlap: the value is still redacted, but typed PHONE_NUMBER.
 def recognised(text: str) -> list[tuple[str, float]]:
     results = FrequentFlyerRecognizer(supported_language="en").analyze(
         text, entities=[ENTITY], nlp_artifacts=None

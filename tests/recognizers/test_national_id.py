@@ -14,8 +14,6 @@ from chatguard.redact.recognizers.national_id import NationalIdRecognizer
 ENTITY = "NATIONAL_ID"
 
 
-#: In RedactionEngine the phone recogniser claims these numbers too, scores 0.95 and wins
-#: the overlap: the value is still redacted, but typed PHONE_NUMBER.
 def recognised(text: str) -> list[tuple[str, float]]:
     results = NationalIdRecognizer(supported_language="en").analyze(
         text, entities=[ENTITY], nlp_artifacts=None

@@ -11,8 +11,6 @@ from chatguard.redact.recognizers.ticket_number import TicketNumberRecognizer
 ENTITY = "TICKET_NUMBER"
 
 
-#: In RedactionEngine the phone recogniser claims these numbers too, scores 0.95 and wins
-#: the overlap: the value is still redacted, but typed PHONE_NUMBER.
 def recognised(text: str) -> list[tuple[str, float]]:
     results = TicketNumberRecognizer(supported_language="en").analyze(
         text, entities=[ENTITY], nlp_artifacts=None

@@ -206,3 +206,13 @@ def test_international_number_followed_by_digits_takes_a_context_word(
 
 def test_phone_number_right_after_a_price_is_found_whole() -> None:
     assert phones("EUR 129,99 0151 23456789") == [("0151 23456789", 0.6)]
+
+
+def test_card_between_other_digit_groups_is_found(engine: RedactionEngine) -> None:
+    text = "LH 1173 4000 0000 0000 0002 23 kg"
+    assert redacted(engine, text, CARD) == ["4000 0000 0000 0002"]
+    assert redacted(engine, "Amex 12 3782 822463 10005 ok", CARD) == ["3782 822463 10005"]
+
+
+def test_grouped_digits_failing_the_luhn_check_are_not_a_card(engine: RedactionEngine) -> None:
+    assert redacted(engine, "codes 4000 0000 0000 0003 12", CARD) == []

@@ -29,7 +29,12 @@ from chatguard.model import Entity, EntityType
 from chatguard.redact.enhancer import ChatContextEnhancer
 from chatguard.redact.languages import SUPPORTED_LANGUAGES, LanguageDetector
 from chatguard.redact.nlp import ChatguardNlpEngine
-from chatguard.redact.normalize import NormalisedText, join_split_digits, normalise
+from chatguard.redact.normalize import (
+    NormalisedText,
+    join_split_digits,
+    normalise,
+    split_digit_separators,
+)
 from chatguard.redact.recognizers import build_recognizers
 from chatguard.redact.recognizers.predefined import build_predefined_recognizers
 from chatguard.settings import RedactionSettings
@@ -265,7 +270,7 @@ class RedactionEngine:
                 nlp_artifacts=artifacts,
             ),
         )
-        joined = join_split_digits(normalised)
+        joined = join_split_digits(normalised) if _needs_second_pass(normalised, found) else None
         if joined is not None:
             found.extend(
                 self._original_spans(
@@ -347,6 +352,15 @@ def _occurrences(text: str, values: dict[str, tuple[str, float]]) -> list[Entity
 
 def _is_word_char(text: str, index: int) -> bool:
     return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+
+def _needs_second_pass(normalised: NormalisedText, found: list[Entity]) -> bool:
+    """Whether some split digit run is not yet inside an entity the first pass found."""
+    for position in split_digit_separators(normalised):
+        start, end = normalised.to_original(position, position + 1)
+        if not any(e.start <= start and end <= e.end for e in found):
+            return True
+    return False
 
 
 def resolve_overlaps(entities: Iterable[Entity]) -> list[Entity]:

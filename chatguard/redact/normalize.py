@@ -455,6 +455,11 @@ def normalise(text: str) -> NormalisedText:
     return _apply(folded, address_edits) if address_edits else folded
 
 
+def split_digit_separators(normalised: NormalisedText) -> list[int]:
+    """Offsets in ``normalised.text`` of the separators ``join_split_digits`` removes."""
+    return [start for start, _, _ in _digit_join_edits(normalised.text)]
+
+
 def join_split_digits(normalised: NormalisedText) -> NormalisedText | None:
     """Join digit groups split by single spaces, dots, dashes or slashes.
 

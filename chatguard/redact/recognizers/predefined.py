@@ -280,9 +280,10 @@ class ChatCardRecognizer(CreditCardRecognizer):
 
     Presidio's pattern, on "LH 1173 4000 0000 0000 0002", first matches from
     "1173", fails the Luhn check, and never looks at the card itself. A second
-    pattern that refuses to end where another digit group follows finds it. An
-    international phone number ("+4915149903499") that passes the Luhn check by
-    chance is not a card.
+    pattern that refuses to end where another digit group follows finds it, and a
+    search for the printed group layout at every group start finds a card with
+    digit groups on both sides. An international phone number ("+4915149903499")
+    that passes the Luhn check by chance is not a card.
     """
 
     def __init__(self, supported_language: str = "en") -> None:
@@ -303,7 +304,49 @@ class ChatCardRecognizer(CreditCardRecognizer):
         results: list[RecognizerResult] = super().analyze(
             text, entities, nlp_artifacts, regex_flags
         )
+        for window in _GROUPED_CARD.finditer(text):
+            start, end = window.span(1)
+            digits = re.sub(r"\D", "", window.group(1))
+            if any(r.start < end and start < r.end for r in results) or not _luhn_valid(digits):
+                continue
+            results.append(
+                RecognizerResult(
+                    self.supported_entities[0],
+                    start,
+                    end,
+                    EntityRecognizer.MAX_SCORE,
+                    analysis_explanation=AnalysisExplanation(
+                        recognizer=type(self).__name__,
+                        original_score=EntityRecognizer.MAX_SCORE,
+                        textual_explanation="grouped card number passing the Luhn check",
+                    ),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+            )
         return [r for r in results if not text[: r.start].endswith("+")]
+
+
+#: A card written in its printed groups (4-4-4-4, or Amex 4-6-5), found at every group
+#: start, so that digit groups on both sides ("LH 1173 4000 ... 0002 23 kg") do not hide it.
+_GROUPED_CARD: Final = re.compile(
+    r"(?<![\d+])(?=("
+    r"(?:4|5[1-5]|2[2-7]|6)\d{3}([ -])\d{4}\2\d{4}\2\d{4}"  # Visa, Mastercard, Discover
+    r"|3[47]\d{2}([ -])\d{6}\3\d{5}"  # American Express
+    r")(?!\d))"
+)
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
 
 
 #: Two letters, two check digits, then groups of letters and digits, in any case. It

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -69,7 +70,12 @@ def messages(draw: st.DrawFn) -> tuple[str, list[str]]:
 
 
 PROPERTY_SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("CHATGUARD_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    # CI runs the same examples every time; a search for new ones runs here, with
+    # CHATGUARD_PROPERTY_EXAMPLES=2000, and what it finds becomes a fixed test.
+    derandomize=bool(os.environ.get("CI")),
 )
 
 

@@ -55,3 +55,25 @@ class MessageTooLargeError(ChatguardError):
     """A message is longer than the configured maximum."""
 
     http_status = 413
+
+
+class StoreError(ChatguardError):
+    """The store failed; nothing of the operation was written."""
+
+    http_status = 503
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached; the message pipeline fails closed."""
+
+
+class SubjectNotFoundError(ChatguardError):
+    """No data is held for the given pseudonym or channel identity."""
+
+    http_status = 404
+
+
+class ReasonRequiredError(ChatguardError):
+    """Troubleshooting access to a transcript needs a stated reason."""
+
+    http_status = 400

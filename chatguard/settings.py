@@ -8,11 +8,20 @@ a TOML file, and the defaults below. Every key is documented in
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -106,6 +115,83 @@ class RedactionSettings(BaseModel):
         return language
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhms])\s*$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"30d"``, ``"12h"``, ``"15m"``, ``"90s"`` (or a timedelta, or seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError('a duration is a number and a unit d, h, m or s, like "30d" or "90s"')
+    duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if duration <= timedelta(0):
+        raise ValueError("a duration must be longer than zero")
+    return duration
+
+
+#: A period of time, written in configuration as "30d", "12h", "15m" or "90s".
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class RetentionSettings(BaseModel):
+    """How long each kind of record is kept. The notice promises 30 days for
+    everything submitted through the chat assistant, quality samples included."""
+
+    model_config = {"extra": "forbid"}
+
+    conversations: Duration = timedelta(days=30)
+    transcripts: Duration = timedelta(days=30)
+    vault: Duration = timedelta(days=30)
+    identities: Duration = timedelta(days=30)
+    samples: Duration = timedelta(days=30)
+    consents: Duration = Field(
+        default=timedelta(days=30 + 365),
+        description="Proof of consent: as long as the data it covers, plus a year.",
+    )
+    audit: Duration = timedelta(days=365)
+    sweep_interval: Duration = Field(
+        default=timedelta(hours=1), description="How often the service sweeps."
+    )
+
+
+class StoreSettings(BaseModel):
+    """Where state lives and the key that seals what must not be stored in clear."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str = "sqlite:///./chatguard.db"
+    encryption_key: SecretStr | None = Field(
+        default=None, description="AES-256-GCM key, hex or base64, 32 bytes; from the environment."
+    )
+    encryption_key_file: Path | None = None
+    previous_encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Older keys, for reading records sealed before a rotation.",
+    )
+
+
+class PseudonymSettings(BaseModel):
+    """The key of channel-user pseudonyms (HMAC-SHA256), and demo mode."""
+
+    model_config = {"extra": "forbid"}
+
+    key: SecretStr | None = Field(
+        default=None, description="At least 32 bytes, hex or base64; from the environment."
+    )
+    key_file: Path | None = None
+    previous_keys: list[SecretStr] = Field(
+        default_factory=list, description="Older keys, for looking up earlier pseudonyms."
+    )
+    demo: bool = Field(
+        default=False, description="Make ephemeral keys when none is configured (demo only)."
+    )
+
+
 class Settings(BaseSettings):
     """The single source of chatguard's configuration."""
 
@@ -115,6 +201,9 @@ class Settings(BaseSettings):
     toml_path: ClassVar[Path | None] = None
 
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    pseudonym: PseudonymSettings = Field(default_factory=PseudonymSettings)
     policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
 
     @field_validator("policy")

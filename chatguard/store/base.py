@@ -1,0 +1,177 @@
+"""The one interface every store backend implements.
+
+The pipeline, the retention sweeper and the subject-rights operations depend on
+``Store`` only; SQLite (``sqlite.py``), Redis (``redis.py``) and PostgreSQL
+(``postgres.py``) are each one file behind it, and ``tests/store/`` holds the one
+contract suite all of them pass.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from chatguard.store.records import (
+    AuditEntry,
+    ConsentRecord,
+    Conversation,
+    Identity,
+    RecordKind,
+    Sample,
+    TranscriptEvent,
+    VaultEntry,
+    VaultRequest,
+)
+
+
+class Store(ABC):
+    """Durable state of chatguard: conversations, transcripts, vault, identities,
+    consents, samples and the audit log, each record with its expiry.
+
+    Contract, for every backend:
+
+    * Every write is durable when its coroutine returns (acknowledged), and atomic:
+      after a failure or a crash nothing of it is visible. Failures to reach the
+      backend raise :class:`~chatguard.errors.StoreUnavailableError`, other failures
+      :class:`~chatguard.errors.StoreError`; neither quotes stored content.
+    * A record whose ``expires_at`` has passed is never returned by a read, whether
+      or not it has been deleted yet; ``sweep`` deletes it.
+    * Several processes may use one Redis or PostgreSQL store at once: appends never
+      lose an event, and one value never gets two placeholders in a conversation.
+    * Datetimes go in and come out timezone-aware (UTC).
+
+    Example::
+
+        store = await open_store("sqlite:///./chatguard.db")
+        await store.save_conversation(conversation)
+        seq = await store.append_event(event)      # 1, then 2, ...
+        await store.close()
+    """
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, and create or migrate the schema; idempotent."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; idempotent."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Return if the store answers, else raise ``StoreUnavailableError``."""
+
+    # --- conversations ---------------------------------------------------------------
+
+    @abstractmethod
+    async def save_conversation(self, conversation: Conversation) -> None:
+        """Insert the conversation, or replace the one with the same ``session``."""
+
+    @abstractmethod
+    async def get_conversation(self, session: str) -> Conversation | None:
+        """The conversation under ``session``, or ``None``."""
+
+    @abstractmethod
+    async def conversations_of(self, user: str) -> list[Conversation]:
+        """The conversations of a channel-user pseudonym, oldest first."""
+
+    # --- transcripts -----------------------------------------------------------------
+
+    @abstractmethod
+    async def append_event(self, event: TranscriptEvent) -> int:
+        """Append ``event`` (its ``seq`` is ignored) and return its sequence number:
+        1 for a conversation's first event, then one more each time, also under
+        concurrent appends from several tasks or processes."""
+
+    @abstractmethod
+    async def events(self, session: str) -> list[TranscriptEvent]:
+        """The conversation's events in ``seq`` order."""
+
+    @abstractmethod
+    async def events_between(self, since: datetime, until: datetime) -> list[TranscriptEvent]:
+        """Every conversation's events with ``since <= at < until``, ordered by
+        ``(at, session, seq)``."""
+
+    # --- placeholder vault -----------------------------------------------------------
+
+    @abstractmethod
+    async def assign_placeholders(
+        self, session: str, requests: Sequence[VaultRequest], expires_at: datetime
+    ) -> list[str]:
+        """One placeholder per request, in order, atomically.
+
+        A request whose ``(entity_type, digest)`` the conversation already has gets
+        its placeholder again (and that entry's expiry moves to ``expires_at`` if that
+        is later); a new one gets ``<TYPE_n>`` with ``n`` one more than the highest
+        of that type in the conversation (see ``chatguard.redact.vault.format_placeholder``).
+        """
+
+    @abstractmethod
+    async def vault_entries(
+        self, session: str, placeholders: Collection[str] | None = None
+    ) -> list[VaultEntry]:
+        """The conversation's entries (only those ``placeholders``, when given)."""
+
+    # --- identities ------------------------------------------------------------------
+
+    @abstractmethod
+    async def save_identity(self, identity: Identity) -> None:
+        """Insert or replace the identity of ``identity.user``."""
+
+    @abstractmethod
+    async def get_identity(self, user: str) -> Identity | None:
+        """The sealed channel identity behind a user pseudonym, or ``None``."""
+
+    # --- consents --------------------------------------------------------------------
+
+    @abstractmethod
+    async def append_consent(self, record: ConsentRecord) -> int:
+        """Append a consent decision (never edited later); return its id."""
+
+    @abstractmethod
+    async def consents(self, subject: str) -> list[ConsentRecord]:
+        """The subject's decisions, oldest first (ties by id)."""
+
+    # --- quality samples -------------------------------------------------------------
+
+    @abstractmethod
+    async def save_sample(self, sample: Sample) -> None:
+        """Insert or replace the sample of ``sample.session``."""
+
+    @abstractmethod
+    async def samples(self) -> list[Sample]:
+        """All current samples, oldest first."""
+
+    @abstractmethod
+    async def delete_sample(self, session: str) -> bool:
+        """Delete the conversation's sample; whether there was one."""
+
+    # --- audit -----------------------------------------------------------------------
+
+    @abstractmethod
+    async def append_audit(self, entry: AuditEntry) -> int:
+        """Append an audit entry; return its id."""
+
+    @abstractmethod
+    async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
+        """Audit entries with ``at >= since`` (all when ``None``), oldest first."""
+
+    # --- retention and erasure -------------------------------------------------------
+
+    @abstractmethod
+    async def sweep(self, now: datetime) -> dict[RecordKind, int]:
+        """Delete every record with ``expires_at <= now``; return how many of each
+        kind this call deleted (kinds with none may be absent). Idempotent, and safe
+        when several processes sweep at once (each record is counted once)."""
+
+    @abstractmethod
+    async def erase_session(self, session: str) -> dict[RecordKind, int]:
+        """Delete everything held under a session pseudonym: the conversation, its
+        transcript, vault and sample, and consents whose subject it is."""
+
+    @abstractmethod
+    async def erase_user(self, user: str) -> dict[RecordKind, int]:
+        """``erase_session`` for each of the user's conversations, plus the identity
+        and the consents whose subject is the user pseudonym."""

@@ -1,0 +1,161 @@
+"""What chatguard keeps, one dataclass per record kind.
+
+Nothing here holds raw personal data in clear: transcript texts are redacted,
+placeholder values and channel identities are sealed (AES-256-GCM, see
+``chatguard.crypto``), vault keys are keyed digests. Every record carries the time
+it expires; the store deletes it then (natively or through the sweeper).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class RecordKind(StrEnum):
+    """The kinds of record, each with its own retention (``retention.<kind>``)."""
+
+    CONVERSATIONS = "conversations"
+    TRANSCRIPTS = "transcripts"
+    VAULT = "vault"
+    IDENTITIES = "identities"
+    CONSENTS = "consents"
+    SAMPLES = "samples"
+    AUDIT = "audit"
+
+
+class Direction(StrEnum):
+    """Which way a transcript event travelled."""
+
+    INBOUND = "inbound"  # from the user
+    OUTBOUND = "outbound"  # to the user
+
+
+class Author(StrEnum):
+    """Who wrote a transcript event."""
+
+    USER = "user"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class EventKind(StrEnum):
+    """What a transcript event is."""
+
+    MESSAGE = "message"
+    FEEDBACK = "feedback"  # thumbs up or down, stored as part of the chat flow
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One chat session under its pseudonym.
+
+    ``session`` is the session pseudonym vendors see (``guest-...``); ``user`` the
+    channel-user pseudonym when the channel has a stable user id, else ``None``.
+    """
+
+    session: str
+    channel: str
+    user: str | None
+    created_at: datetime
+    last_activity: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEvent:
+    """One event of a conversation's transcript; ``text`` is always redacted.
+
+    ``seq`` is assigned by the store on append (1, 2, ... per conversation, no gaps
+    for acknowledged appends); pass 0 when appending.
+    """
+
+    session: str
+    at: datetime
+    direction: Direction
+    author: Author
+    text: str
+    expires_at: datetime
+    kind: EventKind = EventKind.MESSAGE
+    feedback: str | None = None  # "up" or "down" for EventKind.FEEDBACK
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VaultEntry:
+    """A placeholder of a conversation and its sealed value.
+
+    ``digest`` identifies the value (a keyed hash of its canonical form), so the
+    same value gets the same placeholder without the store seeing the value.
+    """
+
+    session: str
+    placeholder: str
+    entity_type: str
+    digest: str
+    sealed_value: bytes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VaultRequest:
+    """A value that needs a placeholder: its type, digest and sealed value."""
+
+    entity_type: str
+    digest: str
+    sealed_value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The map from a channel-user pseudonym back to the channel identity, sealed."""
+
+    user: str
+    sealed_identity: bytes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """One consent decision; records are never edited, the state is derived from them."""
+
+    subject: str
+    purpose: str
+    decision: str  # "granted", "declined" or "withdrawn"
+    at: datetime
+    source: str  # "chat", "api", "form", "messenger_optin"
+    text_id: str
+    text_version: str
+    language: str
+    expires_at: datetime
+    id: int = 0  # assigned by the store
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A conversation picked for quality review; it holds no copy, only the reference."""
+
+    session: str
+    sampled_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Something chatguard did that must be provable, described without content.
+
+    ``counts`` says how many records of which kind an operation touched; ``subject``
+    is a pseudonym (never a channel identity); ``reason`` is the operator's words
+    for a troubleshooting access.
+    """
+
+    at: datetime
+    action: str  # "sweep", "erase", "export", "transcript_show", ...
+    expires_at: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    subject: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+    id: int = 0  # assigned by the store

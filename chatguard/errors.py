@@ -67,6 +67,11 @@ class StoreUnavailableError(StoreError):
     """The store cannot be reached; the message pipeline fails closed."""
 
 
+class DecryptionError(ChatguardError):
+    """A sealed record could not be opened: altered, sealed in another context, or
+    sealed with a key that is no longer configured. Nothing of it is returned."""
+
+
 class SubjectNotFoundError(ChatguardError):
     """No data is held for the given pseudonym or channel identity."""
 

@@ -1,0 +1,712 @@
+"""The one contract every store backend keeps (``chatguard.store.base.Store``),
+run against SQLite, Redis and PostgreSQL over real connections."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TypeVar
+
+from chatguard.clock import ManualClock
+from chatguard.store.base import Store
+from chatguard.store.records import (
+    AuditEntry,
+    Author,
+    ConsentRecord,
+    Conversation,
+    Direction,
+    EventKind,
+    Identity,
+    RecordKind,
+    Sample,
+    TranscriptEvent,
+    VaultRequest,
+)
+
+Record = TypeVar("Record", ConsentRecord, AuditEntry)
+
+DAY = timedelta(days=1)
+RETENTION = 30 * DAY
+
+
+# --- records ---------------------------------------------------------------------------
+
+
+def conversation(
+    clock: ManualClock,
+    session: str = "guest-aaaa",
+    user: str | None = None,
+    *,
+    offset: timedelta = timedelta(0),
+    keep: timedelta = RETENTION,
+) -> Conversation:
+    start = clock.now() + offset
+    return Conversation(
+        session=session,
+        channel="web",
+        user=user,
+        created_at=start,
+        last_activity=start,
+        expires_at=clock.now() + keep,
+    )
+
+
+def event(
+    clock: ManualClock,
+    session: str = "guest-aaaa",
+    text: str = "hello <PERSON_1>",
+    *,
+    at: datetime | None = None,
+    keep: timedelta = RETENTION,
+) -> TranscriptEvent:
+    return TranscriptEvent(
+        session=session,
+        at=at or clock.now(),
+        direction=Direction.INBOUND,
+        author=Author.USER,
+        text=text,
+        expires_at=clock.now() + keep,
+    )
+
+
+def request(digest: str, entity_type: str = "PERSON") -> VaultRequest:
+    return VaultRequest(
+        entity_type=entity_type, digest=digest, sealed_value=b"sealed:" + digest.encode()
+    )
+
+
+def identity(clock: ManualClock, user: str = "user-1", *, keep: timedelta = RETENTION) -> Identity:
+    return Identity(
+        user=user, sealed_identity=b"\x00sealed-psid\xff", expires_at=clock.now() + keep
+    )
+
+
+def consent(
+    clock: ManualClock,
+    subject: str = "guest-aaaa",
+    decision: str = "granted",
+    *,
+    offset: timedelta = timedelta(0),
+    keep: timedelta = RETENTION,
+) -> ConsentRecord:
+    return ConsentRecord(
+        subject=subject,
+        purpose="quality_sampling",
+        decision=decision,
+        at=clock.now() + offset,
+        source="chat",
+        text_id="consent.quality",
+        text_version="3",
+        language="pt",
+        expires_at=clock.now() + keep,
+    )
+
+
+def sample(
+    clock: ManualClock,
+    session: str = "guest-aaaa",
+    *,
+    offset: timedelta = timedelta(0),
+    keep: timedelta = RETENTION,
+) -> Sample:
+    return Sample(session=session, sampled_at=clock.now() + offset, expires_at=clock.now() + keep)
+
+
+def audit(
+    clock: ManualClock,
+    action: str = "sweep",
+    *,
+    offset: timedelta = timedelta(0),
+    keep: timedelta = RETENTION,
+) -> AuditEntry:
+    return AuditEntry(
+        at=clock.now() + offset,
+        action=action,
+        expires_at=clock.now() + keep,
+        counts={"transcripts": 3, "vault": 1},
+        subject="guest-aaaa",
+        actor="operator",
+        reason="ticket 42",
+    )
+
+
+def nonzero(counts: dict[RecordKind, int]) -> dict[RecordKind, int]:
+    """Counts without the kinds of which nothing was deleted (they may be absent)."""
+    return {kind: count for kind, count in counts.items() if count}
+
+
+async def write_one_of_each(
+    store: Store, clock: ManualClock, session: str, user: str, keep: timedelta
+) -> None:
+    """A conversation with two events, two vault entries, a sample, a consent each for
+    the session and the user, the user's identity and an audit entry."""
+    await store.save_conversation(conversation(clock, session, user, keep=keep))
+    await store.append_event(event(clock, session, keep=keep))
+    await store.append_event(event(clock, session, "thanks", keep=keep))
+    await store.assign_placeholders(
+        session,
+        [request(f"{session}-p"), request(f"{session}-e", "EMAIL_ADDRESS")],
+        clock.now() + keep,
+    )
+    await store.save_sample(sample(clock, session, keep=keep))
+    await store.append_consent(consent(clock, session, keep=keep))
+    await store.append_consent(consent(clock, user, keep=keep))
+    await store.save_identity(identity(clock, user, keep=keep))
+    await store.append_audit(audit(clock, keep=keep))
+
+
+# --- lifecycle -------------------------------------------------------------------------
+
+
+async def test_open_is_idempotent_and_ping_answers(store: Store) -> None:
+    await store.open()
+    await store.ping()
+
+
+# --- conversations ---------------------------------------------------------------------
+
+
+async def test_saved_conversation_is_read_back_unchanged(store: Store, clock: ManualClock) -> None:
+    saved = conversation(clock, user="user-1")
+    await store.save_conversation(saved)
+    assert await store.get_conversation(saved.session) == saved
+
+
+async def test_saving_a_conversation_again_replaces_it(store: Store, clock: ManualClock) -> None:
+    await store.save_conversation(conversation(clock))
+    later = dataclasses.replace(
+        conversation(clock, user="user-1", keep=RETENTION + DAY),
+        last_activity=clock.now() + timedelta(minutes=5),
+    )
+    await store.save_conversation(later)
+    assert await store.get_conversation(later.session) == later
+
+
+async def test_an_unknown_conversation_is_none(store: Store) -> None:
+    assert await store.get_conversation("guest-none") is None
+    assert await store.conversations_of("user-none") == []
+
+
+async def test_conversations_of_a_user_are_theirs_only_and_oldest_first(
+    store: Store, clock: ManualClock
+) -> None:
+    second = conversation(clock, "guest-2", "user-1", offset=timedelta(hours=2))
+    first = conversation(clock, "guest-1", "user-1", offset=timedelta(hours=1))
+    await store.save_conversation(second)
+    await store.save_conversation(first)
+    await store.save_conversation(conversation(clock, "guest-3", "user-2"))
+    await store.save_conversation(conversation(clock, "guest-4", None))
+    assert await store.conversations_of("user-1") == [first, second]
+
+
+# --- transcripts -----------------------------------------------------------------------
+
+
+async def test_append_event_numbers_each_conversation_from_one(
+    store: Store, clock: ManualClock
+) -> None:
+    assert [await store.append_event(event(clock, "guest-a")) for _ in range(3)] == [1, 2, 3]
+    assert await store.append_event(event(clock, "guest-b")) == 1
+    assert await store.append_event(event(clock, "guest-a")) == 4
+
+
+async def test_events_come_back_in_seq_order_with_every_field(
+    store: Store, clock: ManualClock
+) -> None:
+    first = event(clock, text="I need to change <BOOKING_REFERENCE_1>")
+    reply = TranscriptEvent(
+        session=first.session,
+        at=clock.now() + timedelta(seconds=1),
+        direction=Direction.OUTBOUND,
+        author=Author.AGENT,
+        text="Done, <PERSON_1>.",
+        expires_at=first.expires_at,
+        seq=99,  # ignored: the store assigns seq
+    )
+    thumbs = TranscriptEvent(
+        session=first.session,
+        at=clock.now() + timedelta(seconds=2),
+        direction=Direction.INBOUND,
+        author=Author.USER,
+        text="",
+        expires_at=first.expires_at,
+        kind=EventKind.FEEDBACK,
+        feedback="up",
+    )
+    for appended in (first, reply, thumbs):
+        await store.append_event(appended)
+    assert await store.events(first.session) == [
+        _with_seq(first, 1),
+        _with_seq(reply, 2),
+        _with_seq(thumbs, 3),
+    ]
+    assert await store.events("guest-other") == []
+
+
+async def test_events_between_spans_sessions_since_inclusive_until_exclusive_by_time_session_seq(
+    store: Store, clock: ManualClock
+) -> None:
+    t0 = clock.now()
+    minute = timedelta(minutes=1)
+    await store.append_event(event(clock, "guest-b", "b1", at=t0 + minute))
+    await store.append_event(event(clock, "guest-a", "a1", at=t0 + 2 * minute))
+    await store.append_event(event(clock, "guest-b", "b2", at=t0 + minute))
+    await store.append_event(event(clock, "guest-a", "a2", at=t0 + minute))
+    await store.append_event(event(clock, "guest-a", "before", at=t0))
+    await store.append_event(event(clock, "guest-b", "at-until", at=t0 + 3 * minute))
+
+    found = await store.events_between(t0 + minute, t0 + 3 * minute)
+
+    assert [(e.session, e.seq, e.text) for e in found] == [
+        ("guest-a", 2, "a2"),
+        ("guest-b", 1, "b1"),
+        ("guest-b", 2, "b2"),
+        ("guest-a", 1, "a1"),
+    ]
+
+
+# --- placeholder vault -----------------------------------------------------------------
+
+
+async def test_a_value_keeps_its_placeholder_in_later_calls(
+    store: Store, clock: ManualClock
+) -> None:
+    expires = clock.now() + RETENTION
+    assert await store.assign_placeholders("guest-a", [request("anna")], expires) == ["<PERSON_1>"]
+    assert await store.assign_placeholders(
+        "guest-a", [request("bob"), request("anna")], expires
+    ) == [
+        "<PERSON_2>",
+        "<PERSON_1>",
+    ]
+
+
+async def test_new_values_are_numbered_per_type(store: Store, clock: ManualClock) -> None:
+    expires = clock.now() + RETENTION
+    placeholders = await store.assign_placeholders(
+        "guest-a",
+        [request("anna"), request("anna@example.org", "EMAIL_ADDRESS"), request("bob")],
+        expires,
+    )
+    assert placeholders == ["<PERSON_1>", "<EMAIL_ADDRESS_1>", "<PERSON_2>"]
+    assert await store.assign_placeholders("guest-a", [request("carl")], expires) == ["<PERSON_3>"]
+
+
+async def test_duplicates_in_one_call_share_a_placeholder(store: Store, clock: ManualClock) -> None:
+    placeholders = await store.assign_placeholders(
+        "guest-a",
+        [request("anna"), request("bob"), request("anna"), request("anna", "LOCATION")],
+        clock.now() + RETENTION,
+    )
+    assert placeholders == ["<PERSON_1>", "<PERSON_2>", "<PERSON_1>", "<LOCATION_1>"]
+    assert len(await store.vault_entries("guest-a")) == 3
+
+
+async def test_placeholders_belong_to_their_conversation(store: Store, clock: ManualClock) -> None:
+    expires = clock.now() + RETENTION
+    await store.assign_placeholders("guest-a", [request("anna"), request("bob")], expires)
+    assert await store.assign_placeholders("guest-b", [request("bob")], expires) == ["<PERSON_1>"]
+
+
+async def test_no_requests_give_no_placeholders(store: Store, clock: ManualClock) -> None:
+    assert await store.assign_placeholders("guest-a", [], clock.now() + RETENTION) == []
+    assert await store.vault_entries("guest-a") == []
+
+
+async def test_assigning_again_extends_an_entrys_expiry_but_never_shortens_it(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.assign_placeholders("guest-a", [request("anna")], clock.now() + DAY)
+    await store.assign_placeholders("guest-a", [request("anna")], clock.now() + 2 * DAY)
+    await store.assign_placeholders("guest-a", [request("anna")], clock.now() + timedelta(hours=1))
+    [entry] = await store.vault_entries("guest-a")
+    assert entry.expires_at == clock.now() + 2 * DAY
+
+    clock.advance(DAY + timedelta(hours=1))
+    assert [e.placeholder for e in await store.vault_entries("guest-a")] == ["<PERSON_1>"]
+
+
+async def test_vault_entries_hold_the_sealed_values_all_or_the_ones_asked_for(
+    store: Store, clock: ManualClock
+) -> None:
+    expires = clock.now() + RETENTION
+    await store.assign_placeholders(
+        "guest-a", [request("anna"), request("bob"), request("a@x.org", "EMAIL_ADDRESS")], expires
+    )
+    await store.assign_placeholders("guest-b", [request("carl")], expires)
+
+    entries = {entry.placeholder: entry for entry in await store.vault_entries("guest-a")}
+    assert set(entries) == {"<PERSON_1>", "<PERSON_2>", "<EMAIL_ADDRESS_1>"}
+    email = entries["<EMAIL_ADDRESS_1>"]
+    assert (email.session, email.entity_type, email.digest) == (
+        "guest-a",
+        "EMAIL_ADDRESS",
+        "a@x.org",
+    )
+    assert email.sealed_value == b"sealed:a@x.org"
+    assert email.expires_at == expires
+
+    chosen = await store.vault_entries("guest-a", ["<PERSON_2>", "<EMAIL_ADDRESS_1>", "<PERSON_9>"])
+    assert sorted(entry.placeholder for entry in chosen) == ["<EMAIL_ADDRESS_1>", "<PERSON_2>"]
+    assert await store.vault_entries("guest-a", []) == []
+
+
+# --- identities ------------------------------------------------------------------------
+
+
+async def test_identity_is_saved_read_back_and_replaced(store: Store, clock: ManualClock) -> None:
+    saved = identity(clock)
+    await store.save_identity(saved)
+    assert await store.get_identity("user-1") == saved
+    replaced = Identity(
+        user="user-1", sealed_identity=b"rotated", expires_at=clock.now() + 2 * RETENTION
+    )
+    await store.save_identity(replaced)
+    assert await store.get_identity("user-1") == replaced
+    assert await store.get_identity("user-2") is None
+
+
+# --- consents --------------------------------------------------------------------------
+
+
+async def test_consents_are_appended_with_ids_and_read_oldest_first(
+    store: Store, clock: ManualClock
+) -> None:
+    later = consent(clock, decision="withdrawn", offset=timedelta(minutes=5))
+    granted = consent(clock, decision="granted")
+    tie = consent(clock, decision="declined", offset=timedelta(minutes=5))
+    later_id = await store.append_consent(later)
+    granted_id = await store.append_consent(granted)
+    tie_id = await store.append_consent(tie)
+    await store.append_consent(consent(clock, subject="guest-other"))
+
+    assert len({later_id, granted_id, tie_id}) == 3
+    assert later_id < tie_id
+    assert await store.consents("guest-aaaa") == [
+        _with_id(granted, granted_id),
+        _with_id(later, later_id),
+        _with_id(tie, tie_id),
+    ]
+    assert await store.consents("guest-none") == []
+
+
+# --- quality samples -------------------------------------------------------------------
+
+
+async def test_samples_are_saved_listed_oldest_first_replaced_and_deleted(
+    store: Store, clock: ManualClock
+) -> None:
+    newer = sample(clock, "guest-b", offset=timedelta(minutes=1))
+    older = sample(clock, "guest-a")
+    await store.save_sample(newer)
+    await store.save_sample(older)
+    assert await store.samples() == [older, newer]
+
+    replaced = sample(clock, "guest-a", offset=timedelta(minutes=2))
+    await store.save_sample(replaced)
+    assert await store.samples() == [newer, replaced]
+
+    assert await store.delete_sample("guest-a") is True
+    assert await store.delete_sample("guest-a") is False
+    assert await store.samples() == [newer]
+
+
+# --- audit -----------------------------------------------------------------------------
+
+
+async def test_audit_entries_are_appended_and_read_since_a_time(
+    store: Store, clock: ManualClock
+) -> None:
+    first = audit(clock, "sweep")
+    second = audit(clock, "erase", offset=timedelta(minutes=1))
+    third = AuditEntry(
+        at=clock.now() + timedelta(minutes=2), action="export", expires_at=clock.now() + RETENTION
+    )
+    first_id = await store.append_audit(first)
+    second_id = await store.append_audit(second)
+    third_id = await store.append_audit(third)
+    assert first_id < second_id < third_id
+
+    everything = await store.audit_entries()
+    assert everything == [
+        _with_id(first, first_id),
+        _with_id(second, second_id),
+        _with_id(third, third_id),
+    ]
+    assert await store.audit_entries(since=second.at) == everything[1:]
+    assert await store.audit_entries(since=clock.now() + DAY) == []
+
+
+# --- expiry ----------------------------------------------------------------------------
+
+
+async def test_expired_records_are_invisible_before_any_sweep(
+    store: Store, clock: ManualClock
+) -> None:
+    await write_one_of_each(store, clock, "guest-a", "user-1", keep=timedelta(hours=1))
+    clock.advance(timedelta(hours=1, seconds=1))
+    await _assert_nothing_visible(store, clock, "guest-a", "user-1")
+
+
+async def test_a_record_is_expired_from_the_instant_it_expires(
+    store: Store, clock: ManualClock
+) -> None:
+    await write_one_of_each(store, clock, "guest-a", "user-1", keep=timedelta(hours=1))
+    clock.advance(timedelta(hours=1) - timedelta(microseconds=1))
+    assert await store.get_conversation("guest-a") is not None
+    clock.advance(timedelta(microseconds=1))
+    await _assert_nothing_visible(store, clock, "guest-a", "user-1")
+
+
+async def test_an_expired_placeholder_is_not_given_out_again_with_its_old_value(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.assign_placeholders("guest-a", [request("anna")], clock.now() + DAY)
+    clock.advance(2 * DAY)
+    renewed = VaultRequest(entity_type="PERSON", digest="anna", sealed_value=b"resealed")
+    [placeholder] = await store.assign_placeholders("guest-a", [renewed], clock.now() + DAY)
+    [entry] = await store.vault_entries("guest-a")
+    assert entry.placeholder == placeholder
+    assert (entry.sealed_value, entry.expires_at) == (b"resealed", clock.now() + DAY)
+
+
+async def test_sweep_deletes_exactly_the_expired_records_and_counts_them_per_kind(
+    store: Store, clock: ManualClock
+) -> None:
+    await write_one_of_each(store, clock, "guest-old", "user-old", keep=DAY)
+    await write_one_of_each(store, clock, "guest-new", "user-new", keep=RETENTION)
+    await store.assign_placeholders("guest-new", [request("late")], clock.now() + DAY)
+    clock.advance(2 * DAY)
+
+    counts = nonzero(await store.sweep(clock.now()))
+
+    assert counts == {
+        RecordKind.CONVERSATIONS: 1,
+        RecordKind.TRANSCRIPTS: 2,
+        RecordKind.VAULT: 3,
+        RecordKind.IDENTITIES: 1,
+        RecordKind.CONSENTS: 2,
+        RecordKind.SAMPLES: 1,
+        RecordKind.AUDIT: 1,
+    }
+    assert await store.get_conversation("guest-new") is not None
+    assert len(await store.events("guest-new")) == 2
+    assert len(await store.vault_entries("guest-new")) == 2
+    assert await store.get_identity("user-new") is not None
+    assert len(await store.consents("guest-new")) == 1
+    assert len(await store.consents("user-new")) == 1
+    assert [s.session for s in await store.samples()] == ["guest-new"]
+    assert len(await store.audit_entries()) == 1
+
+
+async def test_a_second_sweep_deletes_nothing(store: Store, clock: ManualClock) -> None:
+    await write_one_of_each(store, clock, "guest-old", "user-old", keep=DAY)
+    clock.advance(2 * DAY)
+    assert nonzero(await store.sweep(clock.now()))
+    assert nonzero(await store.sweep(clock.now())) == {}
+
+
+async def test_sweep_keeps_what_expires_after_the_time_it_is_given(
+    store: Store, clock: ManualClock
+) -> None:
+    await write_one_of_each(store, clock, "guest-a", "user-1", keep=DAY)
+    assert nonzero(await store.sweep(clock.now() + DAY - timedelta(seconds=1))) == {}
+    assert await store.get_conversation("guest-a") is not None
+
+
+async def test_a_conversation_is_all_there_on_day_29_and_gone_on_day_31(
+    store: Store, clock: ManualClock
+) -> None:
+    expires = clock.now() + RETENTION
+    await store.save_conversation(conversation(clock, "guest-a", "user-1"))
+    await store.append_event(event(clock, "guest-a", "my booking is <BOOKING_REFERENCE_1>"))
+    await store.append_event(event(clock, "guest-a", "thanks <PERSON_1>"))
+    await store.assign_placeholders(
+        "guest-a", [request("anna"), request("X1Y2Z3", "BOOKING_REFERENCE")], expires
+    )
+    await store.save_sample(sample(clock, "guest-a"))
+
+    clock.advance(29 * DAY)
+    assert nonzero(await store.sweep(clock.now())) == {}
+    assert await store.get_conversation("guest-a") is not None
+    assert [e.text for e in await store.events("guest-a")] == [
+        "my booking is <BOOKING_REFERENCE_1>",
+        "thanks <PERSON_1>",
+    ]
+    assert len(await store.vault_entries("guest-a")) == 2
+    assert [s.session for s in await store.samples()] == ["guest-a"]
+
+    clock.advance(2 * DAY)
+    assert await store.get_conversation("guest-a") is None
+    assert await store.conversations_of("user-1") == []
+    assert await store.events("guest-a") == []
+    assert await store.vault_entries("guest-a") == []
+    assert await store.samples() == []
+    assert nonzero(await store.sweep(clock.now())) == {
+        RecordKind.CONVERSATIONS: 1,
+        RecordKind.TRANSCRIPTS: 2,
+        RecordKind.VAULT: 2,
+        RecordKind.SAMPLES: 1,
+    }
+    assert await store.events_between(clock.now() - 40 * DAY, clock.now()) == []
+
+
+# --- erasure ---------------------------------------------------------------------------
+
+
+async def test_erase_session_removes_the_conversation_transcript_vault_sample_and_its_consents_only(
+    store: Store, clock: ManualClock
+) -> None:
+    await write_one_of_each(store, clock, "guest-a", "user-1", keep=RETENTION)
+    await write_one_of_each(store, clock, "guest-b", "user-1", keep=RETENTION)
+
+    counts = nonzero(await store.erase_session("guest-a"))
+
+    assert counts == {
+        RecordKind.CONVERSATIONS: 1,
+        RecordKind.TRANSCRIPTS: 2,
+        RecordKind.VAULT: 2,
+        RecordKind.SAMPLES: 1,
+        RecordKind.CONSENTS: 1,
+    }
+    assert await store.get_conversation("guest-a") is None
+    assert await store.events("guest-a") == []
+    assert await store.vault_entries("guest-a") == []
+    assert await store.consents("guest-a") == []
+    assert [s.session for s in await store.samples()] == ["guest-b"]
+    assert [c.session for c in await store.conversations_of("user-1")] == ["guest-b"]
+    assert len(await store.events("guest-b")) == 2
+    assert len(await store.vault_entries("guest-b")) == 2
+    assert await store.get_identity("user-1") is not None
+    assert len(await store.consents("user-1")) == 2
+    assert nonzero(await store.erase_session("guest-a")) == {}
+
+
+async def test_erase_user_removes_all_their_conversations_identity_and_consents_and_nobody_elses(
+    store: Store, clock: ManualClock
+) -> None:
+    await write_one_of_each(store, clock, "guest-a", "user-1", keep=RETENTION)
+    await write_one_of_each(store, clock, "guest-b", "user-1", keep=RETENTION)
+    await write_one_of_each(store, clock, "guest-c", "user-2", keep=RETENTION)
+
+    counts = nonzero(await store.erase_user("user-1"))
+
+    assert counts == {
+        RecordKind.CONVERSATIONS: 2,
+        RecordKind.TRANSCRIPTS: 4,
+        RecordKind.VAULT: 4,
+        RecordKind.SAMPLES: 2,
+        RecordKind.CONSENTS: 4,
+        RecordKind.IDENTITIES: 1,
+    }
+    for session in ("guest-a", "guest-b"):
+        assert await store.get_conversation(session) is None
+        assert await store.events(session) == []
+        assert await store.vault_entries(session) == []
+        assert await store.consents(session) == []
+    assert await store.conversations_of("user-1") == []
+    assert await store.get_identity("user-1") is None
+    assert await store.consents("user-1") == []
+
+    assert [c.session for c in await store.conversations_of("user-2")] == ["guest-c"]
+    assert len(await store.events("guest-c")) == 2
+    assert len(await store.vault_entries("guest-c")) == 2
+    assert await store.get_identity("user-2") is not None
+    assert len(await store.consents("user-2")) == 1
+    assert [s.session for s in await store.samples()] == ["guest-c"]
+    assert len(await store.audit_entries()) == 3
+    assert nonzero(await store.erase_user("user-1")) == {}
+
+
+# --- datetimes -------------------------------------------------------------------------
+
+
+async def test_datetimes_come_back_timezone_aware_in_utc_to_the_microsecond(
+    store: Store, clock: ManualClock
+) -> None:
+    lisbon_summer = timezone(timedelta(hours=1))
+    created = datetime(2026, 7, 1, 9, 30, 15, 123456, tzinfo=lisbon_summer)
+    saved = Conversation(
+        session="guest-a",
+        channel="messenger",
+        user=None,
+        created_at=created,
+        last_activity=created + timedelta(microseconds=1),
+        expires_at=clock.now() + RETENTION,
+    )
+    await store.save_conversation(saved)
+    read = await store.get_conversation("guest-a")
+    assert read == saved
+    assert read is not None
+    for moment in (read.created_at, read.last_activity, read.expires_at):
+        assert moment.utcoffset() == timedelta(0)
+    assert read.created_at == datetime(2026, 7, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+# --- concurrency -----------------------------------------------------------------------
+
+
+async def test_fifty_concurrent_appends_to_one_conversation_lose_nothing(
+    store: Store, clock: ManualClock
+) -> None:
+    texts = [f"message {i}" for i in range(50)]
+    seqs = await asyncio.gather(
+        *(store.append_event(event(clock, "guest-a", text)) for text in texts)
+    )
+    assert sorted(seqs) == list(range(1, 51))
+    stored = await store.events("guest-a")
+    assert [e.seq for e in stored] == list(range(1, 51))
+    assert {e.seq: e.text for e in stored} == dict(zip(seqs, texts, strict=True))
+
+
+async def test_twenty_concurrent_assignments_of_one_value_give_one_placeholder(
+    store: Store, clock: ManualClock
+) -> None:
+    expires = clock.now() + RETENTION
+    results = await asyncio.gather(
+        *(store.assign_placeholders("guest-a", [request("anna")], expires) for _ in range(20))
+    )
+    assert {placeholder for [placeholder] in results} == {"<PERSON_1>"}
+    assert len(await store.vault_entries("guest-a")) == 1
+
+
+async def test_concurrent_assignments_of_different_values_give_distinct_placeholders(
+    store: Store, clock: ManualClock
+) -> None:
+    expires = clock.now() + RETENTION
+    results = await asyncio.gather(
+        *(
+            store.assign_placeholders("guest-a", [request(f"person-{i}")], expires)
+            for i in range(20)
+        )
+    )
+    assert sorted(placeholder for [placeholder] in results) == sorted(
+        f"<PERSON_{n}>" for n in range(1, 21)
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+async def _assert_nothing_visible(
+    store: Store, clock: ManualClock, session: str, user: str
+) -> None:
+    assert await store.get_conversation(session) is None
+    assert await store.conversations_of(user) == []
+    assert await store.events(session) == []
+    assert await store.events_between(clock.now() - DAY, clock.now() + DAY) == []
+    assert await store.vault_entries(session) == []
+    assert await store.get_identity(user) is None
+    assert await store.consents(session) == []
+    assert await store.consents(user) == []
+    assert await store.samples() == []
+    assert await store.audit_entries() == []
+
+
+def _with_seq(record: TranscriptEvent, seq: int) -> TranscriptEvent:
+    return dataclasses.replace(record, seq=seq)
+
+
+def _with_id(record: Record, record_id: int) -> Record:
+    return dataclasses.replace(record, id=record_id)

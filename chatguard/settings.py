@@ -166,7 +166,8 @@ class StoreSettings(BaseModel):
 
     url: str = "sqlite:///./chatguard.db"
     encryption_key: SecretStr | None = Field(
-        default=None, description="AES-256-GCM key, hex or base64, 32 bytes; from the environment."
+        default=None,
+        description="At least 32 bytes, hex or base64; from the environment, never the file.",
     )
     encryption_key_file: Path | None = None
     previous_encryption_keys: list[SecretStr] = Field(
@@ -181,7 +182,8 @@ class PseudonymSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
     key: SecretStr | None = Field(
-        default=None, description="At least 32 bytes, hex or base64; from the environment."
+        default=None,
+        description="At least 32 bytes, hex or base64; from the environment, never the file.",
     )
     key_file: Path | None = None
     previous_keys: list[SecretStr] = Field(
@@ -190,6 +192,35 @@ class PseudonymSettings(BaseModel):
     demo: bool = Field(
         default=False, description="Make ephemeral keys when none is configured (demo only)."
     )
+
+
+#: Secrets that come from the environment (or a ``..._file``), never in clear from the file.
+_SECRETS_NOT_IN_FILE: tuple[tuple[str, str], ...] = (
+    ("store", "encryption_key"),
+    ("store", "previous_encryption_keys"),
+    ("pseudonym", "key"),
+    ("pseudonym", "previous_keys"),
+    ("redaction", "hash_key"),
+)
+
+
+class _TomlWithoutSecrets(TomlConfigSettingsSource):
+    """The TOML file, refused when it holds a key: keys are set in the environment or
+    in a key file, so that the configuration file can be shared and versioned."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
+        super().__init__(settings_cls, toml_file=toml_file)
+        for section, key in _SECRETS_NOT_IN_FILE:
+            table = self.toml_data.get(section)
+            if isinstance(table, dict) and key in table:
+                env = f"CHATGUARD_{section.upper()}__{key.upper()}"
+                instead = f"{env} in the environment"
+                if key in ("encryption_key", "key"):
+                    instead += f" or {section}.{key}_file"
+                raise ConfigurationError(
+                    f"{section}.{key}: a key never goes in the configuration file {toml_file}; "
+                    f"set {instead}"
+                )
 
 
 class Settings(BaseSettings):
@@ -225,7 +256,7 @@ class Settings(BaseSettings):
         """Keyword arguments, then the environment, then the TOML file, then defaults."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if cls.toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+            sources.append(_TomlWithoutSecrets(settings_cls, cls.toml_path))
         return tuple(sources)
 
 

@@ -1,0 +1,944 @@
+"""The store on Redis, for several chatguard processes sharing one server.
+
+Key layout (``ns`` is the namespace, ``chatguard`` by default; every key starts
+with ``ns:``). ``member`` is how a record is named in its kind's expiry index, and
+each record lives under ``ns:<word>:<member>``:
+
+============================================  ======  =============================================
+key                                           type    holds
+============================================  ======  =============================================
+``ns:conv:{session}``                         hash    a conversation (member: ``session``)
+``ns:user:{user}``                            zset    the user's sessions, score ``created_at``
+``ns:event:{session}:{seq}``                  hash    a transcript event (member: ``session:seq``)
+``ns:events:{session}``                       zset    the conversation's seqs, score ``seq``
+``ns:seq:{session}``                          string  the conversation's last seq (``INCR``)
+``ns:events_by_time``                         zset    every event's member, score ``at``
+``ns:vaultval:{session}:{type}:{n}``          hash    a vault entry (member: ``session:type:n``)
+``ns:vault:{session}``                        hash    ``type NUL digest`` -> ``n``, for look-ups
+``ns:ident:{user}``                           hash    an identity (member: ``user``)
+``ns:consent:{subject}:{id}``                 hash    a consent decision (member: ``subject:id``)
+``ns:consents:{subject}``                     zset    the subject's consent ids, score ``id``
+``ns:consent_id``                             string  the last consent id (``INCR``)
+``ns:sample:{session}``                       hash    a quality sample (member: ``session``)
+``ns:samples``                                zset    every sample's session, score ``sampled_at``
+``ns:audit:{id}``                             hash    an audit entry (member: ``id``)
+``ns:audit_by_time``                          zset    every audit id, score ``at``
+``ns:audit_id``                               string  the last audit id (``INCR``)
+``ns:idx:{kind}``                             zset    expiry index of a kind: member, score
+                                                      ``expires_at`` (kind: a ``RecordKind``)
+============================================  ======  =============================================
+
+Values: times are UTC epoch microseconds (exact as Redis scores, below 2**53),
+text is UTF-8, sealed values are stored as the bytes they are (the client does
+not decode replies). Entity types may not contain ``:`` (it separates the parts of
+a vault member); sequence numbers and ids are digits, so ``session:seq`` and
+``subject:id`` split unambiguously at their last ``:``.
+
+Expiry. Every record key gets a native TTL from its ``expires_at``; the per-record
+containers (``ns:user:*``, ``ns:events:*``, ``ns:seq:*``, ``ns:vault:*``,
+``ns:consents:*``) get a TTL that only ever grows, to the longest of what they
+index. The TTL is measured from the injected clock, not from Redis's clock::
+
+    ttl = max(expires_at - clock.now(), 1 second)    (PEXPIRE, milliseconds)
+
+so a record lives in Redis as long as the clock says it should, whichever year
+the clock is in (a test's ``ManualClock`` included), and a record written already
+expired is still indexed for the sweeper to count, a second before Redis drops it.
+Reads compare ``expires_at`` with ``clock.now()`` and never return an expired
+record, whether or not Redis has dropped it. Only the ``ns:idx:*`` indexes, the
+time indexes (``ns:events_by_time``, ``ns:samples``, ``ns:audit_by_time``) and the
+id counters have no TTL: ``sweep`` empties the indexes; the counters hold no data.
+
+Atomicity. Every write, and every read that spans several keys, is one Lua script,
+so Redis runs it whole and alone: sequence numbers and placeholder numbers are
+allocated inside the script that writes the record, and ``sweep`` removes an index
+member and its record together, so that concurrent sweepers count each record once.
+The scripts name keys they derive from arguments, so the store needs a single Redis
+server (or one primary), not Redis Cluster. The client does not retry commands on
+its own: a write whose reply was lost is reported (``StoreUnavailableError``), not
+sent twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final, cast
+
+import redis.asyncio as aioredis
+import redis.exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+
+from chatguard.clock import Clock
+from chatguard.errors import StoreError, StoreUnavailableError
+from chatguard.redact.vault import format_placeholder
+from chatguard.store.base import Store
+from chatguard.store.records import (
+    AuditEntry,
+    Author,
+    ConsentRecord,
+    Conversation,
+    Direction,
+    EventKind,
+    Identity,
+    RecordKind,
+    Sample,
+    TranscriptEvent,
+    VaultEntry,
+    VaultRequest,
+)
+
+__all__ = ["MIN_TTL", "RedisStore"]
+
+MIN_TTL: Final = timedelta(seconds=1)
+"""The shortest native TTL a record gets, also when written already expired."""
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_SWEEP_BATCH: Final = 500  # records per sweep script, so Redis is never blocked long
+
+# Shared by every script. Numbers that are times stay strings in Lua: Lua prints
+# numbers with 14 significant digits, too few for epoch microseconds.
+_PRELUDE: Final = """
+local NS = ARGV[1]
+local function key(...)
+  return NS .. ':' .. table.concat({...}, ':')
+end
+-- Give a container at least ttl milliseconds to live; never shorten it.
+local function extend(k, ttl)
+  local current = redis.call('PTTL', k)
+  if current == -1 or current < tonumber(ttl) then
+    redis.call('PEXPIRE', k, ttl)
+  end
+end
+-- Remove the record behind an index member, and the member from every index but
+-- the expiry index (which the caller has already removed it from).
+local function forget(kind, m)
+  if kind == 'conversations' then
+    local k = key('conv', m)
+    local user = redis.call('HGET', k, 'user')
+    if user then redis.call('ZREM', key('user', user), m) end
+    redis.call('DEL', k)
+  elseif kind == 'transcripts' then
+    local session, seq = string.match(m, '^(.*):(%d+)$')
+    redis.call('DEL', key('event', m))
+    redis.call('ZREM', key('events_by_time'), m)
+    redis.call('ZREM', key('events', session), seq)
+    if redis.call('EXISTS', key('events', session)) == 0 then
+      redis.call('DEL', key('seq', session))
+    end
+  elseif kind == 'vault' then
+    local k = key('vaultval', m)
+    local f = redis.call('HMGET', k, 'session', 'entity_type', 'digest', 'n')
+    if f[1] then
+      local map, field = key('vault', f[1]), f[2] .. '\\0' .. f[3]
+      if redis.call('HGET', map, field) == f[4] then redis.call('HDEL', map, field) end
+    end
+    redis.call('DEL', k)
+  elseif kind == 'identities' then
+    redis.call('DEL', key('ident', m))
+  elseif kind == 'consents' then
+    local subject, id = string.match(m, '^(.*):(%d+)$')
+    redis.call('DEL', key('consent', m))
+    redis.call('ZREM', key('consents', subject), id)
+  elseif kind == 'samples' then
+    redis.call('DEL', key('sample', m))
+    redis.call('ZREM', key('samples'), m)
+  elseif kind == 'audit' then
+    redis.call('DEL', key('audit', m))
+    redis.call('ZREM', key('audit_by_time'), m)
+  end
+end
+-- Write a record's hash from ARGV[first], ARGV[first + 1], ... (field, value pairs).
+local function put(k, first, ttl)
+  redis.call('DEL', k)
+  redis.call('HSET', k, unpack(ARGV, first))
+  redis.call('PEXPIRE', k, ttl)
+end
+"""
+
+# ARGV: ns, session, user ('' for none), created_at, expires_at, ttl, fields...
+_SAVE_CONVERSATION: Final = """
+local session, user, created, expires, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local k = key('conv', session)
+local previous = redis.call('HGET', k, 'user')
+if previous and previous ~= user then redis.call('ZREM', key('user', previous), session) end
+put(k, 7, ttl)
+redis.call('ZADD', key('idx', 'conversations'), expires, session)
+if user ~= '' then
+  redis.call('ZADD', key('user', user), created, session)
+  extend(key('user', user), ttl)
+end
+"""
+
+# ARGV: ns, session, at, expires_at, ttl, fields...; returns the new seq.
+_APPEND_EVENT: Final = """
+local session, at, expires, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local seq = redis.call('INCR', key('seq', session))
+local m = session .. ':' .. seq
+put(key('event', m), 6, ttl)
+redis.call('HSET', key('event', m), 'seq', seq)
+redis.call('ZADD', key('events', session), seq, seq)
+extend(key('events', session), ttl)
+extend(key('seq', session), ttl)
+redis.call('ZADD', key('idx', 'transcripts'), expires, m)
+redis.call('ZADD', key('events_by_time'), at, m)
+return seq
+"""
+
+# ARGV: ns, session, now, expires_at, ttl, then (entity_type, digest, sealed) per
+# request; returns the placeholder number of each request.
+_ASSIGN_PLACEHOLDERS: Final = """
+local session, now, expires, ttl = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local map = key('vault', session)
+local highest = {}
+local held = redis.call('HGETALL', map)
+for i = 1, #held, 2 do
+  local etype = string.match(held[i], '^(.-)%z')
+  local n = tonumber(held[i + 1])
+  if n > (highest[etype] or 0) then highest[etype] = n end
+end
+local numbers = {}
+for i = 6, #ARGV, 3 do
+  local etype, digest, sealed = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local field = etype .. '\\0' .. digest
+  local n = redis.call('HGET', map, field)
+  local fresh = true
+  if n then
+    local m = session .. ':' .. etype .. ':' .. n
+    local current = redis.call('HGET', key('vaultval', m), 'expires_at')
+    if current and tonumber(current) > now then
+      fresh = false
+      if tonumber(expires) > tonumber(current) then
+        redis.call('HSET', key('vaultval', m), 'expires_at', expires)
+        redis.call('PEXPIRE', key('vaultval', m), ttl)
+        redis.call('ZADD', key('idx', 'vault'), expires, m)
+      end
+    else
+      -- expired (or dropped by Redis): replaced by an entry with a fresh number
+      redis.call('DEL', key('vaultval', m))
+      redis.call('ZREM', key('idx', 'vault'), m)
+    end
+  end
+  if fresh then
+    n = (highest[etype] or 0) + 1
+    highest[etype] = n
+    local m = session .. ':' .. etype .. ':' .. n
+    local k = key('vaultval', m)
+    redis.call('DEL', k)
+    redis.call('HSET', k, 'session', session, 'entity_type', etype, 'digest', digest,
+      'n', n, 'sealed_value', sealed, 'expires_at', expires)
+    redis.call('PEXPIRE', k, ttl)
+    redis.call('ZADD', key('idx', 'vault'), expires, m)
+    redis.call('HSET', map, field, n)
+  end
+  numbers[#numbers + 1] = tonumber(n)
+end
+extend(map, ttl)
+return numbers
+"""
+
+# ARGV: ns, user, expires_at, ttl, fields...
+_SAVE_IDENTITY: Final = """
+local user, expires, ttl = ARGV[2], ARGV[3], ARGV[4]
+put(key('ident', user), 5, ttl)
+redis.call('ZADD', key('idx', 'identities'), expires, user)
+"""
+
+# ARGV: ns, subject, expires_at, ttl, fields...; returns the new id.
+_APPEND_CONSENT: Final = """
+local subject, expires, ttl = ARGV[2], ARGV[3], ARGV[4]
+local id = redis.call('INCR', key('consent_id'))
+local m = subject .. ':' .. id
+put(key('consent', m), 5, ttl)
+redis.call('HSET', key('consent', m), 'id', id)
+redis.call('ZADD', key('consents', subject), id, id)
+extend(key('consents', subject), ttl)
+redis.call('ZADD', key('idx', 'consents'), expires, m)
+return id
+"""
+
+# ARGV: ns, session, sampled_at, expires_at, ttl, fields...
+_SAVE_SAMPLE: Final = """
+local session, sampled, expires, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+put(key('sample', session), 6, ttl)
+redis.call('ZADD', key('samples'), sampled, session)
+redis.call('ZADD', key('idx', 'samples'), expires, session)
+"""
+
+# ARGV: ns, session, now; returns 1 when an unexpired sample was deleted.
+_DELETE_SAMPLE: Final = """
+local session, now = ARGV[2], tonumber(ARGV[3])
+local expires = redis.call('HGET', key('sample', session), 'expires_at')
+redis.call('ZREM', key('idx', 'samples'), session)
+forget('samples', session)
+if expires and tonumber(expires) > now then return 1 end
+return 0
+"""
+
+# ARGV: ns, at, expires_at, ttl, fields...; returns the new id.
+_APPEND_AUDIT: Final = """
+local at, expires, ttl = ARGV[2], ARGV[3], ARGV[4]
+local id = redis.call('INCR', key('audit_id'))
+put(key('audit', id), 5, ttl)
+redis.call('HSET', key('audit', id), 'id', id)
+redis.call('ZADD', key('audit_by_time'), at, id)
+redis.call('ZADD', key('idx', 'audit'), expires, id)
+return id
+"""
+
+# ARGV: ns, kind, now, limit; returns how many records of the kind it deleted.
+_SWEEP: Final = """
+local kind, now, limit = ARGV[2], ARGV[3], ARGV[4]
+local idx = key('idx', kind)
+local members = redis.call('ZRANGEBYSCORE', idx, '-inf', now, 'LIMIT', 0, limit)
+for _, m in ipairs(members) do
+  redis.call('ZREM', idx, m)
+  forget(kind, m)
+end
+return #members
+"""
+
+# Erasure counts a record when its member leaves its expiry index, so a record is
+# counted once whether erasure or the sweeper gets to it, and also when Redis has
+# already dropped its key.
+_ERASE_PRELUDE: Final = """
+local counts = {}
+local function drop(kind, m)
+  if redis.call('ZREM', key('idx', kind), m) == 1 then
+    counts[kind] = (counts[kind] or 0) + 1
+  end
+  forget(kind, m)
+end
+local function erase_consents(subject)
+  local k = key('consents', subject)
+  for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do drop('consents', subject .. ':' .. id) end
+  redis.call('DEL', k)
+end
+local function erase_session(session)
+  drop('conversations', session)
+  local events = key('events', session)
+  for _, seq in ipairs(redis.call('ZRANGE', events, 0, -1)) do
+    drop('transcripts', session .. ':' .. seq)
+  end
+  redis.call('DEL', events, key('seq', session))
+  local map = key('vault', session)
+  local held = redis.call('HGETALL', map)
+  for i = 1, #held, 2 do
+    drop('vault', session .. ':' .. string.match(held[i], '^(.-)%z') .. ':' .. held[i + 1])
+  end
+  redis.call('DEL', map)
+  drop('samples', session)
+  erase_consents(session)
+end
+local function result()
+  local flat = {}
+  for kind, n in pairs(counts) do
+    flat[#flat + 1] = kind
+    flat[#flat + 1] = n
+  end
+  return flat
+end
+"""
+
+# ARGV: ns, session; returns kind, count, kind, count, ...
+_ERASE_SESSION: Final = """
+erase_session(ARGV[2])
+return result()
+"""
+
+# ARGV: ns, user; returns kind, count, kind, count, ...
+_ERASE_USER: Final = """
+local user = ARGV[2]
+local sessions = key('user', user)
+for _, session in ipairs(redis.call('ZRANGE', sessions, 0, -1)) do
+  local owner = redis.call('HGET', key('conv', session), 'user')
+  if (not owner) or owner == user then erase_session(session) end
+end
+redis.call('DEL', sessions)
+drop('identities', user)
+erase_consents(user)
+return result()
+"""
+
+# ARGV: ns, index key, record key prefix, min score, max score; returns, for each
+# member of the index in score order, the member and its record's fields (empty
+# when Redis has dropped the record).
+_LIST: Final = """
+local members = redis.call('ZRANGEBYSCORE', ARGV[2], ARGV[4], ARGV[5])
+local out = {}
+for _, m in ipairs(members) do
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGETALL', ARGV[3] .. m)
+end
+return out
+"""
+
+# ARGV: ns, session; returns the fields of each of the conversation's vault entries.
+_LIST_VAULT: Final = """
+local session = ARGV[2]
+local held = redis.call('HGETALL', key('vault', session))
+local out = {}
+for i = 1, #held, 2 do
+  local etype = string.match(held[i], '^(.-)%z')
+  out[#out + 1] = redis.call('HGETALL', key('vaultval', session, etype, held[i + 1]))
+end
+return out
+"""
+
+_WRITES: Final = {
+    "save_conversation": _SAVE_CONVERSATION,
+    "append_event": _APPEND_EVENT,
+    "assign_placeholders": _ASSIGN_PLACEHOLDERS,
+    "save_identity": _SAVE_IDENTITY,
+    "append_consent": _APPEND_CONSENT,
+    "save_sample": _SAVE_SAMPLE,
+    "delete_sample": _DELETE_SAMPLE,
+    "append_audit": _APPEND_AUDIT,
+    "sweep": _SWEEP,
+    "erase_session": _ERASE_PRELUDE + _ERASE_SESSION,
+    "erase_user": _ERASE_PRELUDE + _ERASE_USER,
+}
+_READS: Final = {"list": _LIST, "list_vault": _LIST_VAULT}
+
+# A script with a shebang is refused whole when Redis is out of memory, instead of
+# failing after some of its writes; ``no-writes`` lets reads run on a replica.
+_SCRIPTS: Final = {
+    **{name: "#!lua\n" + _PRELUDE + body for name, body in _WRITES.items()},
+    **{name: "#!lua flags=no-writes\n" + _PRELUDE + body for name, body in _READS.items()},
+}
+
+_Fields = dict[bytes, bytes]
+_Value = str | bytes | int
+
+
+def _us(moment: datetime) -> int:
+    """``moment`` as UTC epoch microseconds; naive datetimes are refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("the store takes timezone-aware datetimes only")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _dt(microseconds: int) -> datetime:
+    """Epoch microseconds back to an aware UTC datetime."""
+    return _EPOCH + timedelta(microseconds=microseconds)
+
+
+def _pairs(fields: Mapping[str, _Value | None]) -> list[_Value]:
+    """``fields`` flattened for a script's ``put``; ``None`` values are left out."""
+    flat: list[_Value] = []
+    for name, value in fields.items():
+        if value is not None:
+            flat += [name, value]
+    return flat
+
+
+def _hash(flat: Sequence[bytes]) -> _Fields:
+    """A flat ``HGETALL`` reply as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _text(fields: _Fields, name: str) -> str:
+    return fields[name.encode()].decode()
+
+
+def _optional_text(fields: _Fields, name: str) -> str | None:
+    value = fields.get(name.encode())
+    return None if value is None else value.decode()
+
+
+def _time(fields: _Fields, name: str) -> datetime:
+    return _dt(int(fields[name.encode()]))
+
+
+def _conversation(session: str, fields: _Fields) -> Conversation:
+    return Conversation(
+        session=session,
+        channel=_text(fields, "channel"),
+        user=_optional_text(fields, "user"),
+        created_at=_time(fields, "created_at"),
+        last_activity=_time(fields, "last_activity"),
+        expires_at=_time(fields, "expires_at"),
+    )
+
+
+def _event(session: str, fields: _Fields) -> TranscriptEvent:
+    return TranscriptEvent(
+        session=session,
+        seq=int(fields[b"seq"]),
+        at=_time(fields, "at"),
+        direction=Direction(_text(fields, "direction")),
+        author=Author(_text(fields, "author")),
+        text=_text(fields, "text"),
+        kind=EventKind(_text(fields, "kind")),
+        feedback=_optional_text(fields, "feedback"),
+        expires_at=_time(fields, "expires_at"),
+    )
+
+
+def _vault_entry(fields: _Fields) -> VaultEntry:
+    entity_type = _text(fields, "entity_type")
+    return VaultEntry(
+        session=_text(fields, "session"),
+        placeholder=format_placeholder(entity_type, int(fields[b"n"])),
+        entity_type=entity_type,
+        digest=_text(fields, "digest"),
+        sealed_value=fields[b"sealed_value"],
+        expires_at=_time(fields, "expires_at"),
+    )
+
+
+def _consent(subject: str, fields: _Fields) -> ConsentRecord:
+    return ConsentRecord(
+        id=int(fields[b"id"]),
+        subject=subject,
+        purpose=_text(fields, "purpose"),
+        decision=_text(fields, "decision"),
+        at=_time(fields, "at"),
+        source=_text(fields, "source"),
+        text_id=_text(fields, "text_id"),
+        text_version=_text(fields, "text_version"),
+        language=_text(fields, "language"),
+        expires_at=_time(fields, "expires_at"),
+    )
+
+
+def _audit_entry(fields: _Fields) -> AuditEntry:
+    counts = json.loads(fields[b"counts"])
+    return AuditEntry(
+        id=int(fields[b"id"]),
+        at=_time(fields, "at"),
+        action=_text(fields, "action"),
+        counts={str(kind): int(n) for kind, n in counts.items()},
+        subject=_optional_text(fields, "subject"),
+        actor=_optional_text(fields, "actor"),
+        reason=_optional_text(fields, "reason"),
+        expires_at=_time(fields, "expires_at"),
+    )
+
+
+def _counts(flat: Sequence[bytes | int]) -> dict[RecordKind, int]:
+    """A script's ``kind, count, ...`` reply as counts per kind."""
+    return {
+        RecordKind(cast(bytes, kind).decode()): int(n)
+        for kind, n in zip(flat[::2], flat[1::2], strict=True)
+    }
+
+
+@contextlib.contextmanager
+def _translated_errors(operation: str) -> Iterator[None]:
+    """Redis errors as chatguard's store errors, named by operation and error type.
+
+    Redis's messages never quote stored values, but only the error type is kept in
+    ours so that nothing stored can reach a log through an error.
+    """
+    try:
+        yield
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as error:
+        raise StoreUnavailableError(
+            f"Redis store unavailable during {operation} ({type(error).__name__})"
+        ) from error
+    except redis_errors.RedisError as error:
+        raise StoreError(f"Redis store failed during {operation} ({type(error).__name__})") from (
+            error
+        )
+
+
+class RedisStore(Store):
+    """The :class:`~chatguard.store.base.Store` contract on one Redis server.
+
+    Promises, beyond the contract: every key starts with ``namespace:``, so several
+    deployments (or test runs) share a server without meeting; every record key and
+    per-record container carries a native TTL (see the module docstring for the
+    rule), so Redis drops expired data even when no sweeper runs, and ``sweep`` only
+    has to clean the indexes and count; any number of processes may use one server
+    at once.
+    """
+
+    def __init__(self, url: str, clock: Clock, namespace: str = "chatguard") -> None:
+        if not namespace:
+            raise ValueError("the Redis store needs a non-empty namespace")
+        self._url = url
+        self._clock = clock
+        self._ns = namespace
+        self._client: aioredis.Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and check that Redis answers (``StoreUnavailableError`` if not);
+        Redis needs no schema. Idempotent."""
+        if self._client is not None:
+            return
+        client = aioredis.Redis.from_url(
+            self._url,
+            decode_responses=False,
+            socket_connect_timeout=5.0,
+            socket_timeout=10.0,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 0),
+        )
+        try:
+            with _translated_errors("open"):
+                await client.ping()
+        except BaseException:
+            await client.aclose()
+            raise
+        self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
+        self._client = client
+
+    async def close(self) -> None:
+        """Close the connections; idempotent."""
+        client, self._client = self._client, None
+        self._scripts = {}
+        if client is not None:
+            with _translated_errors("close"):
+                await client.aclose()
+
+    async def ping(self) -> None:
+        """Return if Redis answers, else raise ``StoreUnavailableError``."""
+        with _translated_errors("ping"):
+            await self._connection().ping()
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _connection(self) -> aioredis.Redis:
+        if self._client is None:
+            raise StoreUnavailableError("Redis store is not open")
+        return self._client
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self._ns, *parts))
+
+    def _now(self) -> int:
+        return _us(self._clock.now())
+
+    def _ttl_ms(self, expires_at: datetime) -> int:
+        """Milliseconds from the clock's now to ``expires_at``, at least ``MIN_TTL``."""
+        remaining_us = _us(expires_at) - self._now()
+        return max(-(-remaining_us // 1000), MIN_TTL // timedelta(milliseconds=1))
+
+    async def _run(self, script: str, *args: _Value) -> object:
+        """Run one of the store's scripts; its namespace is always ``ARGV[1]``."""
+        self._connection()
+        with _translated_errors(script):
+            result: object = await self._scripts[script](args=[self._ns, *args])
+            return result
+
+    async def _list(
+        self, index: str, prefix: str, low: str = "-inf", high: str = "+inf"
+    ) -> list[tuple[str, _Fields]]:
+        """Each index member in score order with its record's fields; members whose
+        record Redis has dropped are left out (they are expired)."""
+        reply = cast(list[bytes | list[bytes]], await self._run("list", index, prefix, low, high))
+        records: list[tuple[str, _Fields]] = []
+        for member, flat in zip(reply[::2], reply[1::2], strict=True):
+            fields = _hash(cast(list[bytes], flat))
+            if fields:
+                records.append((cast(bytes, member).decode(), fields))
+        return records
+
+    def _live(self, fields: _Fields, now: int) -> bool:
+        return bool(fields) and int(fields[b"expires_at"]) > now
+
+    # --- conversations ---------------------------------------------------------------
+
+    async def save_conversation(self, conversation: Conversation) -> None:
+        """Insert the conversation, or replace the one with the same ``session``
+        (moving it between users' indexes when its ``user`` changed)."""
+        expires = _us(conversation.expires_at)
+        await self._run(
+            "save_conversation",
+            conversation.session,
+            conversation.user or "",
+            _us(conversation.created_at),
+            expires,
+            self._ttl_ms(conversation.expires_at),
+            *_pairs(
+                {
+                    "channel": conversation.channel,
+                    "user": conversation.user,
+                    "created_at": _us(conversation.created_at),
+                    "last_activity": _us(conversation.last_activity),
+                    "expires_at": expires,
+                }
+            ),
+        )
+
+    async def get_conversation(self, session: str) -> Conversation | None:
+        """The unexpired conversation under ``session``, or ``None``."""
+        with _translated_errors("get_conversation"):
+            fields = cast(_Fields, await self._connection().hgetall(self._key("conv", session)))
+        return _conversation(session, fields) if self._live(fields, self._now()) else None
+
+    async def conversations_of(self, user: str) -> list[Conversation]:
+        """The user's unexpired conversations, oldest first (ties by session)."""
+        now = self._now()
+        found = [
+            _conversation(session, fields)
+            for session, fields in await self._list(self._key("user", user), self._key("conv", ""))
+            if self._live(fields, now) and fields.get(b"user") == user.encode()
+        ]
+        return sorted(found, key=lambda c: (c.created_at, c.session))
+
+    # --- transcripts -----------------------------------------------------------------
+
+    async def append_event(self, event: TranscriptEvent) -> int:
+        """Append ``event`` with the next sequence number of its conversation, taken
+        and written in one script, so concurrent appends from any process never share
+        or skip a number."""
+        at, expires = _us(event.at), _us(event.expires_at)
+        seq = await self._run(
+            "append_event",
+            event.session,
+            at,
+            expires,
+            self._ttl_ms(event.expires_at),
+            *_pairs(
+                {
+                    "at": at,
+                    "direction": event.direction.value,
+                    "author": event.author.value,
+                    "text": event.text,
+                    "kind": event.kind.value,
+                    "feedback": event.feedback,
+                    "expires_at": expires,
+                }
+            ),
+        )
+        return int(cast(int, seq))
+
+    async def events(self, session: str) -> list[TranscriptEvent]:
+        """The conversation's unexpired events in ``seq`` order."""
+        now = self._now()
+        records = await self._list(self._key("events", session), self._key("event", session, ""))
+        return [_event(session, fields) for _, fields in records if self._live(fields, now)]
+
+    async def events_between(self, since: datetime, until: datetime) -> list[TranscriptEvent]:
+        """Unexpired events with ``since <= at < until``, ordered by ``(at, session, seq)``."""
+        now = self._now()
+        records = await self._list(
+            self._key("events_by_time"), self._key("event", ""), str(_us(since)), f"({_us(until)}"
+        )
+        found = [
+            _event(member.rpartition(":")[0], fields)
+            for member, fields in records
+            if self._live(fields, now)
+        ]
+        return sorted(found, key=lambda e: (e.at, e.session, e.seq))
+
+    # --- placeholder vault -----------------------------------------------------------
+
+    async def assign_placeholders(
+        self, session: str, requests: Sequence[VaultRequest], expires_at: datetime
+    ) -> list[str]:
+        """One placeholder per request, in order, in one script.
+
+        An expired entry is never given out again: a request that matches one gets
+        a fresh number and replaces it. A new number is one more than the highest the
+        conversation holds for the type, so numbers are not reused while an entry
+        with that number is held.
+        """
+        if not requests:
+            return []
+        args: list[_Value] = []
+        for request in requests:
+            if ":" in request.entity_type or "\0" in request.entity_type:
+                raise ValueError("an entity type may not contain ':' or NUL")
+            if "\0" in request.digest:
+                raise ValueError("a digest may not contain NUL")
+            args += [request.entity_type, request.digest, request.sealed_value]
+        numbers = await self._run(
+            "assign_placeholders",
+            session,
+            self._now(),
+            _us(expires_at),
+            self._ttl_ms(expires_at),
+            *args,
+        )
+        return [
+            format_placeholder(request.entity_type, int(number))
+            for request, number in zip(requests, cast(list[int], numbers), strict=True)
+        ]
+
+    async def vault_entries(
+        self, session: str, placeholders: Collection[str] | None = None
+    ) -> list[VaultEntry]:
+        """The conversation's unexpired entries (only those ``placeholders``, when
+        given), ordered by type and number."""
+        now = self._now()
+        reply = cast(list[list[bytes]], await self._run("list_vault", session))
+        held = sorted(
+            (fields for fields in map(_hash, reply) if self._live(fields, now)),
+            key=lambda fields: (fields[b"entity_type"], int(fields[b"n"])),
+        )
+        entries = [_vault_entry(fields) for fields in held]
+        if placeholders is None:
+            return entries
+        wanted = set(placeholders)
+        return [entry for entry in entries if entry.placeholder in wanted]
+
+    # --- identities ------------------------------------------------------------------
+
+    async def save_identity(self, identity: Identity) -> None:
+        """Insert or replace the identity of ``identity.user``."""
+        expires = _us(identity.expires_at)
+        await self._run(
+            "save_identity",
+            identity.user,
+            expires,
+            self._ttl_ms(identity.expires_at),
+            *_pairs({"sealed_identity": identity.sealed_identity, "expires_at": expires}),
+        )
+
+    async def get_identity(self, user: str) -> Identity | None:
+        """The unexpired sealed identity behind ``user``, or ``None``."""
+        with _translated_errors("get_identity"):
+            fields = cast(_Fields, await self._connection().hgetall(self._key("ident", user)))
+        if not self._live(fields, self._now()):
+            return None
+        return Identity(
+            user=user,
+            sealed_identity=fields[b"sealed_identity"],
+            expires_at=_time(fields, "expires_at"),
+        )
+
+    # --- consents --------------------------------------------------------------------
+
+    async def append_consent(self, record: ConsentRecord) -> int:
+        """Append a consent decision (its ``id`` is ignored); return the new id,
+        unique in the namespace."""
+        expires = _us(record.expires_at)
+        new_id = await self._run(
+            "append_consent",
+            record.subject,
+            expires,
+            self._ttl_ms(record.expires_at),
+            *_pairs(
+                {
+                    "purpose": record.purpose,
+                    "decision": record.decision,
+                    "at": _us(record.at),
+                    "source": record.source,
+                    "text_id": record.text_id,
+                    "text_version": record.text_version,
+                    "language": record.language,
+                    "expires_at": expires,
+                }
+            ),
+        )
+        return int(cast(int, new_id))
+
+    async def consents(self, subject: str) -> list[ConsentRecord]:
+        """The subject's unexpired decisions, oldest first (ties by id)."""
+        now = self._now()
+        records = await self._list(
+            self._key("consents", subject), self._key("consent", subject, "")
+        )
+        found = [_consent(subject, fields) for _, fields in records if self._live(fields, now)]
+        return sorted(found, key=lambda c: (c.at, c.id))
+
+    # --- quality samples -------------------------------------------------------------
+
+    async def save_sample(self, sample: Sample) -> None:
+        """Insert or replace the sample of ``sample.session``."""
+        sampled, expires = _us(sample.sampled_at), _us(sample.expires_at)
+        await self._run(
+            "save_sample",
+            sample.session,
+            sampled,
+            expires,
+            self._ttl_ms(sample.expires_at),
+            *_pairs({"sampled_at": sampled, "expires_at": expires}),
+        )
+
+    async def samples(self) -> list[Sample]:
+        """All unexpired samples, oldest first (ties by session)."""
+        now = self._now()
+        found = [
+            Sample(
+                session=session,
+                sampled_at=_time(fields, "sampled_at"),
+                expires_at=_time(fields, "expires_at"),
+            )
+            for session, fields in await self._list(self._key("samples"), self._key("sample", ""))
+            if self._live(fields, now)
+        ]
+        return sorted(found, key=lambda s: (s.sampled_at, s.session))
+
+    async def delete_sample(self, session: str) -> bool:
+        """Delete the conversation's sample; whether an unexpired one was there."""
+        deleted = await self._run("delete_sample", session, self._now())
+        return bool(deleted)
+
+    # --- audit -----------------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> int:
+        """Append an audit entry (its ``id`` is ignored); return the new id, unique
+        in the namespace."""
+        at, expires = _us(entry.at), _us(entry.expires_at)
+        new_id = await self._run(
+            "append_audit",
+            at,
+            expires,
+            self._ttl_ms(entry.expires_at),
+            *_pairs(
+                {
+                    "at": at,
+                    "action": entry.action,
+                    "counts": json.dumps(entry.counts, sort_keys=True),
+                    "subject": entry.subject,
+                    "actor": entry.actor,
+                    "reason": entry.reason,
+                    "expires_at": expires,
+                }
+            ),
+        )
+        return int(cast(int, new_id))
+
+    async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
+        """Unexpired audit entries with ``at >= since`` (all when ``None``), oldest
+        first (ties by id)."""
+        now = self._now()
+        low = "-inf" if since is None else str(_us(since))
+        records = await self._list(self._key("audit_by_time"), self._key("audit", ""), low)
+        found = [_audit_entry(fields) for _, fields in records if self._live(fields, now)]
+        return sorted(found, key=lambda e: (e.at, e.id))
+
+    # --- retention and erasure -------------------------------------------------------
+
+    async def sweep(self, now: datetime) -> dict[RecordKind, int]:
+        """Delete every record with ``expires_at <= now`` and its index entries;
+        return the non-zero counts per kind.
+
+        Records Redis has already dropped are counted too (their index entries are
+        still there), so every expired record is counted by exactly one sweep, also
+        when several processes sweep at once: each batch removes index entries and
+        records in one script.
+        """
+        cutoff = _us(now)
+        counts: dict[RecordKind, int] = {}
+        for kind in RecordKind:
+            while True:
+                deleted = int(cast(int, await self._run("sweep", kind.value, cutoff, _SWEEP_BATCH)))
+                if deleted:
+                    counts[kind] = counts.get(kind, 0) + deleted
+                if deleted < _SWEEP_BATCH:
+                    break
+        return counts
+
+    async def erase_session(self, session: str) -> dict[RecordKind, int]:
+        """Delete the conversation, its transcript, vault and sample, and the
+        consents whose subject is ``session``, in one script; return the non-zero
+        counts per kind (expired records not yet swept included)."""
+        return _counts(cast(list[bytes | int], await self._run("erase_session", session)))
+
+    async def erase_user(self, user: str) -> dict[RecordKind, int]:
+        """``erase_session`` for each of the user's conversations (expired ones not yet
+        swept included), plus the identity and the user's consents, in one script."""
+        return _counts(cast(list[bytes | int], await self._run("erase_user", user)))

@@ -267,6 +267,7 @@ class PostgresStore(Store):
         self._clock = clock
         self._schema = schema
         self._pool: Any = None  # asyncpg.Pool once open
+        self._opening = asyncio.Lock()  # one pool even when open() is awaited twice at once
 
     @property
     def schema(self) -> str:
@@ -281,24 +282,25 @@ class PostgresStore(Store):
         Idempotent; safe when several processes open the same schema at once (one of
         them migrates, the others wait for it and find the schema up to date).
         """
-        if self._pool is not None:
-            return
-        with _mapped_errors("open"):
-            pool = await asyncpg.create_pool(
-                self._url,
-                min_size=1,
-                max_size=10,
-                timeout=_CONNECT_TIMEOUT_S,
-                server_settings={"search_path": self._schema},
-            )
-        try:
-            with _mapped_errors("migrate"):
-                async with pool.acquire(timeout=_ACQUIRE_TIMEOUT_S) as conn:
-                    await self._migrate(conn)
-        except BaseException:
-            await _close_pool(pool)
-            raise
-        self._pool = pool
+        async with self._opening:
+            if self._pool is not None:
+                return
+            with _mapped_errors("open"):
+                pool = await asyncpg.create_pool(
+                    self._url,
+                    min_size=1,
+                    max_size=10,
+                    timeout=_CONNECT_TIMEOUT_S,
+                    server_settings={"search_path": self._schema, "application_name": "chatguard"},
+                )
+            try:
+                with _mapped_errors("migrate"):
+                    async with pool.acquire(timeout=_ACQUIRE_TIMEOUT_S) as conn:
+                        await self._migrate(conn)
+            except BaseException:
+                await _close_pool(pool)
+                raise
+            self._pool = pool
 
     async def _migrate(self, conn: Any) -> None:
         """Bring the schema to the last version of ``MIGRATIONS`` in one transaction."""

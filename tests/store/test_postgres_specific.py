@@ -25,7 +25,7 @@ from chatguard.clock import ManualClock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.store import postgres
 from chatguard.store.postgres import MIGRATIONS, Migration, PostgresStore
-from chatguard.store.records import Author, Direction, TranscriptEvent
+from chatguard.store.records import Author, Direction, RecordKind, TranscriptEvent
 from tests.store.backends import POSTGRES_URL, new_isolation, remove_isolation, require_backend
 from tests.store.postgres_worker import SHARED_VALUES
 
@@ -182,6 +182,23 @@ async def test_two_processes_appending_to_one_conversation_lose_nothing_and_shar
         }
     assert set(stored) == {f"value-{n}" for n in range(SHARED_VALUES)}
     assert sorted(stored.values()) == sorted(f"<PERSON_{n}>" for n in range(1, SHARED_VALUES + 1))
+
+
+async def test_stores_sweeping_at_once_count_each_record_once(
+    schema: str, clock: ManualClock
+) -> None:
+    stores = [PostgresStore(POSTGRES_URL, clock, schema=schema) for _ in range(4)]
+    await asyncio.gather(*(store.open() for store in stores))
+    try:
+        for n in range(30):
+            await stores[n % 4].append_event(_event(f"guest-{n % 3}", f"text {n}", clock))
+        clock.advance(timedelta(days=31))
+        counts = await asyncio.gather(*(store.sweep(clock.now()) for store in stores))
+        assert sum(c.get(RecordKind.TRANSCRIPTS, 0) for c in counts) == 30
+        assert await _query(f'SELECT * FROM "{schema}".events') == []
+        assert await _query(f'SELECT * FROM "{schema}".event_counters') == []
+    finally:
+        await asyncio.gather(*(store.close() for store in stores))
 
 
 async def test_every_table_that_expires_has_an_index_on_expires_at(

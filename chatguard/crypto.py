@@ -116,6 +116,9 @@ class _SealingKey:
         self.aead = AESGCM(derive_subkey(key.material, "store encryption v1"))
         self.digest_key = derive_subkey(key.material, "store digest v1")
 
+    def digest(self, data: bytes) -> str:
+        return hmac.new(self.digest_key, data, hashlib.sha256).hexdigest()
+
     def __repr__(self) -> str:
         return f"_SealingKey(id={self.key.id!r})"
 
@@ -206,14 +209,11 @@ class KeyRing:
         after a rotation the same data gives a different digest. ``digests`` gives
         the digests under every key, for matching what was stored before a rotation.
         """
-        return hmac.new(self._current.digest_key, data, hashlib.sha256).hexdigest()
+        return self._current.digest(data)
 
     def digests(self, data: bytes) -> list[str]:
         """``digest(data)`` under every key of the ring, the current key's first."""
-        return [
-            hmac.new(s.digest_key, data, hashlib.sha256).hexdigest()
-            for s in (self._current, *self._previous)
-        ]
+        return [sealing.digest(data) for sealing in (self._current, *self._previous)]
 
     def __repr__(self) -> str:
         return f"KeyRing(current={self.current_id!r}, previous={self.key_ids[1:]!r})"

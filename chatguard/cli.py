@@ -7,11 +7,18 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from chatguard.errors import ChatguardError
+from chatguard.errors import ChatguardError, ConfigurationError
+
+if TYPE_CHECKING:
+    from chatguard.settings import Settings
+    from chatguard.store.base import Store
+    from chatguard.subject import SubjectRights
 
 
 def _redactor(config: Path | None) -> Any:
@@ -95,6 +102,139 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
+# --- state: sweep, the person's rights, troubleshooting, analytics ---------------------
+
+
+@asynccontextmanager
+async def _opened_store(settings: Settings) -> AsyncIterator[Store]:
+    from chatguard.clock import SystemClock
+    from chatguard.store import open_store
+
+    store = await open_store(settings.store.url, SystemClock())
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def _subject_rights(config: Path | None) -> AsyncIterator[SubjectRights]:
+    """The person's rights over the configured store, with the configured keys."""
+    from chatguard.clock import SystemClock
+    from chatguard.pseudonym import IdentityMap, load_keys
+    from chatguard.retention import RetentionPolicy
+    from chatguard.settings import load_settings
+    from chatguard.subject import SubjectRights
+
+    settings = load_settings(config)
+    keys = load_keys(settings)
+    if keys.ephemeral:
+        raise ConfigurationError(
+            "reading stored records needs the configured keys: set "
+            "CHATGUARD_STORE__ENCRYPTION_KEY and CHATGUARD_PSEUDONYM__KEY"
+        )
+    clock = SystemClock()
+    async with _opened_store(settings) as store:
+        yield SubjectRights(
+            store,
+            keys.store,
+            IdentityMap(store, keys.store, keys.pseudonyms),
+            clock,
+            RetentionPolicy(settings.retention, clock),
+        )
+
+
+def _write_json(sink: TextIO, document: object) -> None:
+    sink.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    sink.flush()
+
+
+async def sweep(sink: TextIO, *, config: Path | None) -> int:
+    """Delete what has expired now, audit it, and print the counts per record kind."""
+    from chatguard.clock import SystemClock
+    from chatguard.retention import RetentionSweeper
+    from chatguard.settings import load_settings
+
+    settings = load_settings(config)
+    async with _opened_store(settings) as store:
+        deleted = await RetentionSweeper(
+            store, SystemClock(), settings.retention.audit
+        ).sweep_once()
+    _write_json(sink, {"deleted": {kind.value: count for kind, count in sorted(deleted.items())}})
+    return 0
+
+
+async def subject_export(sink: TextIO, *, config: Path | None, subject: dict[str, str]) -> int:
+    """Print everything held about the subject as one JSON document."""
+    async with _subject_rights(config) as rights:
+        document = await rights.export(**subject)
+    _write_json(sink, document)
+    return 0
+
+
+async def subject_erase(sink: TextIO, *, config: Path | None, subject: dict[str, str]) -> int:
+    """Erase everything held about the subject and print the counts per record kind."""
+    async with _subject_rights(config) as rights:
+        erased = await rights.erase(**subject)
+    _write_json(sink, {"erased": {kind.value: count for kind, count in sorted(erased.items())}})
+    return 0
+
+
+async def transcript_show(
+    sink: TextIO, *, config: Path | None, session: str, reason: str, actor: str | None
+) -> int:
+    """Print a conversation's (redacted) transcript; refused without a reason, audited."""
+    from chatguard.errors import ReasonRequiredError
+    from chatguard.subject import event_to_json
+
+    if not reason.strip():  # refused before keys or the store are even touched
+        raise ReasonRequiredError(
+            'a reason is required to show a transcript: --reason "..." (it is audited)'
+        )
+    async with _subject_rights(config) as rights:
+        events = await rights.transcript_show(session, reason, actor)
+    _write_json(sink, {"session": session, "events": [event_to_json(e) for e in events]})
+    return 0
+
+
+async def export_analytics(
+    sink: TextIO, *, config: Path | None, since: datetime, until: datetime
+) -> int:
+    """Write the anonymised transcripts of ``[since, until)`` as JSON lines."""
+    async with _subject_rights(config) as rights:
+        rows = await rights.analytics_export(since, until)
+    for row in rows:
+        sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    sink.flush()
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    """A date (``2026-01-01``, midnight UTC) or ISO datetime (UTC when no zone is given)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date or ISO datetime: {text!r} (like 2026-01-01)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _add_subject_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", help="channel of the user id (messenger, web, ...)")
+    parser.add_argument("--user-id", help="the channel's user id (Messenger PSID, ...)")
+    parser.add_argument("--session", help="a session pseudonym (guest-...)")
+
+
+def _subject(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """``{"channel", "user_id"}`` or ``{"session"}`` from the arguments, else a usage error."""
+    if args.session is not None and args.channel is None and args.user_id is None:
+        return {"session": args.session}
+    if args.session is None and args.channel and args.user_id:
+        return {"channel": args.channel, "user_id": args.user_id}
+    parser.error("name the subject with --channel and --user-id, or with --session")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``chatguard``."""
     parser = argparse.ArgumentParser(prog="chatguard", description=__doc__)
@@ -109,12 +249,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="a scripted multilingual conversation")
     demo.add_argument("--width", type=int, default=0, help="terminal width (default: detect)")
+
+    commands.add_parser("sweep", help="delete what has expired now (audited as counts)")
+
+    subject = commands.add_parser("subject", help="the person's rights: access, erasure")
+    subject_commands = subject.add_subparsers(dest="subject_command", required=True)
+    export = subject_commands.add_parser("export", help="everything held, as one JSON document")
+    _add_subject_arguments(export)
+    erase = subject_commands.add_parser("erase", help="erase everything held (audited)")
+    _add_subject_arguments(erase)
+
+    transcript = commands.add_parser("transcript", help="troubleshooting access to transcripts")
+    transcript_commands = transcript.add_subparsers(dest="transcript_command", required=True)
+    show = transcript_commands.add_parser("show", help="show one transcript, with a reason")
+    show.add_argument("session", metavar="PSEUDONYM", help="the session pseudonym")
+    show.add_argument("--reason", default="", help="why (required; written to the audit log)")
+    show.add_argument("--actor", help="who is looking (default: the login name)")
+
+    exports = commands.add_parser("export", help="anonymised exports")
+    export_commands = exports.add_subparsers(dest="export_command", required=True)
+    analytics = export_commands.add_parser(
+        "analytics", help="transcripts of a time range, anonymised, as JSON lines"
+    )
+    analytics.add_argument("--since", type=_moment, required=True, help="from (inclusive)")
+    analytics.add_argument("--until", type=_moment, required=True, help="to (exclusive)")
     return parser
 
 
+def _login_name() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (2 for a chatguard error, whose
+    one-line message on stderr carries no personal data)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -131,12 +306,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                     destination=args.destination,
                 )
             )
-        from chatguard.demo import run_demo
+        if args.command == "demo":
+            from chatguard.demo import run_demo
 
-        return asyncio.run(run_demo(sys.stdout, width=args.width or None))
+            return asyncio.run(run_demo(sys.stdout, width=args.width or None))
+        return asyncio.run(_run_state_command(parser, args))
     except ChatguardError as exc:
         print(f"chatguard: {exc}", file=sys.stderr)
         return 2
+
+
+async def _run_state_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    out, config = sys.stdout, args.config
+    if args.command == "sweep":
+        return await sweep(out, config=config)
+    if args.command == "subject":
+        run = subject_export if args.subject_command == "export" else subject_erase
+        return await run(out, config=config, subject=_subject(parser, args))
+    if args.command == "transcript":
+        actor = args.actor or _login_name()
+        return await transcript_show(
+            out, config=config, session=args.session, reason=args.reason, actor=actor
+        )
+    return await export_analytics(out, config=config, since=args.since, until=args.until)
 
 
 if __name__ == "__main__":

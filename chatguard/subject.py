@@ -45,7 +45,7 @@ from chatguard.store.records import (
 )
 from chatguard.store.vault import open_vault_value
 
-__all__ = ["SubjectRights", "coarsen"]
+__all__ = ["SubjectRights", "coarsen", "event_to_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class SubjectRights:
             "created_at": _iso(conversation.created_at),
             "last_activity": _iso(conversation.last_activity),
             "expires_at": _iso(conversation.expires_at),
-            "events": [_event_document(event) for event in events],
+            "events": [event_to_json(event) for event in events],
             "values": {
                 entry.placeholder: {
                     "type": entry.entity_type,
@@ -393,7 +393,8 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def _event_document(event: TranscriptEvent) -> dict[str, Any]:
+def event_to_json(event: TranscriptEvent) -> dict[str, Any]:
+    """A transcript event as the export and ``chatguard transcript show`` write it."""
     return {
         "seq": event.seq,
         "at": _iso(event.at),

@@ -132,13 +132,21 @@ local function forget(kind, m)
       redis.call('DEL', key('seq', session))
     end
   elseif kind == 'vault' then
-    local k = key('vaultval', m)
-    local f = redis.call('HMGET', k, 'session', 'entity_type', 'digest', 'n')
-    if f[1] then
-      local map, field = key('vault', f[1]), f[2] .. '\\0' .. f[3]
-      if redis.call('HGET', map, field) == f[4] then redis.call('HDEL', map, field) end
+    local session, etype, n = string.match(m, '^(.*):([^:]*):(%d+)$')
+    local map = key('vault', session)
+    local digest = redis.call('HGET', key('vaultval', m), 'digest')
+    if digest then
+      local field = etype .. '\\0' .. digest
+      if redis.call('HGET', map, field) == n then redis.call('HDEL', map, field) end
+    else  -- dropped by Redis already: find the look-up entry by type and number
+      local held = redis.call('HGETALL', map)
+      for i = 1, #held, 2 do
+        if held[i + 1] == n and string.match(held[i], '^(.-)%z') == etype then
+          redis.call('HDEL', map, held[i])
+        end
+      end
     end
-    redis.call('DEL', k)
+    redis.call('DEL', key('vaultval', m))
   elseif kind == 'identities' then
     redis.call('DEL', key('ident', m))
   elseif kind == 'consents' then
@@ -575,14 +583,18 @@ class RedisStore(Store):
         Redis needs no schema. Idempotent."""
         if self._client is not None:
             return
-        client = aioredis.Redis.from_url(
+        # Options in the URL's query (``?max_connections=...``) override these.
+        pool = aioredis.BlockingConnectionPool.from_url(
             self._url,
+            max_connections=50,
+            timeout=10,  # seconds a command waits for a free connection
             decode_responses=False,
             socket_connect_timeout=5.0,
             socket_timeout=10.0,
             health_check_interval=30,
             retry=Retry(NoBackoff(), 0),
         )
+        client = aioredis.Redis.from_pool(pool)
         try:
             with _translated_errors("open"):
                 await client.ping()

@@ -160,10 +160,6 @@ class Redactor:
 
         return StreamRestorer(lookup)
 
-    async def forget(self, conversation: str) -> None:
-        """Drop the conversation's placeholder map."""
-        await self.vault.forget(conversation)
-
     def close(self) -> None:
         """Stop the detection threads."""
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -45,7 +45,8 @@ class PlaceholderVault(ABC):
       placeholders it does not know are absent from the result.
     * ``known_values`` lists the conversation's ``(entity type, value)`` pairs, so
       that a value redacted once is found again where its context word is missing.
-    * ``forget`` removes everything the vault holds for a conversation.
+    * Values leave the vault when they expire or the person's data is erased; that
+      is the store's business (``chatguard.store``), not the vault interface's.
 
     Example::
 
@@ -65,10 +66,6 @@ class PlaceholderVault(ABC):
     @abstractmethod
     async def known_values(self, conversation: str) -> list[tuple[str, str]]:
         """Every ``(entity type, value)`` the conversation has given a placeholder."""
-
-    @abstractmethod
-    async def forget(self, conversation: str) -> None:
-        """Remove the conversation's placeholders and values."""
 
 
 @dataclass
@@ -114,7 +111,3 @@ class InMemoryVault(PlaceholderVault):
         if state is None:
             return []
         return [(entity_type, state.values[p]) for (entity_type, _), p in state.by_key.items()]
-
-    async def forget(self, conversation: str) -> None:
-        """Drop the conversation's map."""
-        self._conversations.pop(conversation, None)

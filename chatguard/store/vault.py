@@ -37,8 +37,8 @@ class StoreVault(PlaceholderVault):
     * A sealed value is bound to its conversation, type and digest: one altered or
       moved to another entry raises :class:`~chatguard.errors.DecryptionError`.
 
-    ``forget`` is not supported: the ``Store`` interface has no way to delete a
-    conversation's vault alone (see ``forget``).
+    A conversation's entries leave the store when they expire or when the person's
+    data is erased (``Store.erase_session`` / ``erase_user``).
     """
 
     def __init__(self, store: Store, keyring: KeyRing, clock: Clock, retention: timedelta) -> None:
@@ -80,21 +80,6 @@ class StoreVault(PlaceholderVault):
         """Every ``(entity type, value)`` the conversation holds."""
         stored = await self._store.vault_entries(conversation)
         return [(entry.entity_type, open_vault_value(self._keyring, entry)) for entry in stored]
-
-    async def forget(self, conversation: str) -> None:
-        """Not supported; raises ``NotImplementedError``.
-
-        A conversation's vault leaves the store when it expires (``retention.vault``)
-        or when the person's data is erased (``Store.erase_session`` /
-        ``erase_user``). Deleting the vault alone would need a vault-only delete in
-        the ``Store`` interface, which it does not have; ``erase_session`` would also
-        delete the transcript and consent records, which ``forget`` must not do, and
-        doing nothing would let a caller believe values were gone that are not.
-        """
-        raise NotImplementedError(
-            "StoreVault cannot forget one conversation's vault: it expires with "
-            "retention.vault or is erased with the conversation (Store.erase_session)"
-        )
 
 
 def open_vault_value(keyring: KeyRing, entry: StoredVaultEntry) -> str:

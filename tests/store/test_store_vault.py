@@ -209,12 +209,10 @@ async def test_concurrent_turns_never_give_one_value_two_placeholders(
     assert {p for ps in by_name.values() for p in ps} == {f"<PERSON_{n}>" for n in range(1, 9)}
 
 
-async def test_forget_is_refused_rather_than_pretending_values_are_gone(
+async def test_erasing_the_conversation_removes_its_vault(
     sqlite_store: SqliteStore, clock: ManualClock
 ) -> None:
     vault = vault_over(sqlite_store, clock)
     await vault.assign("c1", [person(NAME)])
-    with pytest.raises(NotImplementedError, match=r"retention\.vault"):
-        await vault.forget("c1")
-    await sqlite_store.erase_session("c1")  # what does delete a conversation's vault
+    await sqlite_store.erase_session("c1")
     assert await vault.lookup("c1", ["<PERSON_1>"]) == {}

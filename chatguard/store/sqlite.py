@@ -165,6 +165,11 @@ def _dt(microseconds: int) -> datetime:
     return _EPOCH + timedelta(microseconds=microseconds)
 
 
+def _try_open(path: str) -> None:
+    """Open and close ``path``; raises what opening it raises."""
+    sqlite3.connect(path).close()
+
+
 def _error_name(error: sqlite3.Error) -> str:
     return str(getattr(error, "sqlite_errorname", "") or type(error).__name__)
 
@@ -283,6 +288,9 @@ class SqliteStore(Store):
             if self._db is not None:
                 return
             with _translated_errors():
+                # Fail here, in a plain thread, if the file cannot be opened: a failed
+                # aiosqlite.connect leaves its worker thread to report to the loop later.
+                await asyncio.to_thread(_try_open, self._path)
                 db = await aiosqlite.connect(
                     self._path, timeout=self._busy_timeout, isolation_level=None
                 )

@@ -8,6 +8,7 @@ schema (PostgreSQL), fresh per test.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import uuid
@@ -88,17 +89,22 @@ def _reachable(port: int) -> bool:
         return False
 
 
-def require_backend(kind: str) -> None:
-    """Return if ``kind`` can be tested here, else skip (or fail in CI) saying why."""
-    if kind == "sqlite":
-        return
-    name, port = _SERVERS[kind]
-    if not _reachable(port):
-        _unavailable(f"{name} not reachable on 127.0.0.1:{port}")
+def require_module(kind: str) -> None:
+    """Return if the module of backend ``kind`` exists, else skip (or fail in CI)."""
     module = f"chatguard.store.{kind}"
     try:
-        __import__(module)
+        importlib.import_module(module)
     except ModuleNotFoundError as error:
         if error.name != module:
             raise
         _unavailable(f"{module} does not exist yet")
+
+
+def require_backend(kind: str) -> None:
+    """Return if ``kind`` can be tested here (its server answers and its module
+    exists), else skip (or fail in CI) saying why."""
+    if kind in _SERVERS:
+        name, port = _SERVERS[kind]
+        if not _reachable(port):
+            _unavailable(f"{name} not reachable on 127.0.0.1:{port}")
+    require_module(kind)

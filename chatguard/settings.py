@@ -68,6 +68,7 @@ def default_policies() -> dict[str, DestinationPolicy]:
         "nlp": DestinationPolicy(),
         "translation": DestinationPolicy(),
         "analytics": DestinationPolicy(),
+        "transcript": DestinationPolicy(),  # what chatguard itself stores
         "agent": DestinationPolicy(
             actions={
                 **dict.fromkeys(agent_sees, Action.KEEP),

@@ -228,3 +228,20 @@ def test_every_occurrence_of_a_found_value_in_a_message_is_found(engine: Redacti
     text = "Booking code QWERTZ please. Is QWERTZ confirmed?"
     found = [(e.type, text[e.start : e.end]) for e in engine.analyze(text)]
     assert found == [("BOOKING_REFERENCE", "QWERTZ"), ("BOOKING_REFERENCE", "QWERTZ")]
+
+
+async def test_the_conversations_own_placeholders_are_never_redacted_again(
+    redactor: Redactor,
+) -> None:
+    await redactor.redact("my booking code is QWERTZ, I am Emma Clarke", conversation="c1")
+    reply = "Thanks <PERSON_1>, booking code <BOOKING_REFERENCE_1> is confirmed."
+    again = await redactor.redact(reply, conversation="c1")
+    assert again.text == reply and again.entities == ()
+
+
+async def test_a_placeholder_the_vault_did_not_assign_protects_nothing(
+    redactor: Redactor,
+) -> None:
+    text = "card <CARD_4111111111111111_1>"
+    found = [Entity("CREDIT_CARD", 11, 27, 1.0)]
+    assert await redactor._outside_own_placeholders(text, found, "c1") == found

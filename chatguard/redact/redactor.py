@@ -24,7 +24,12 @@ from chatguard.errors import (
 from chatguard.model import Entity, EntityType, RedactedText, RedactionResult, RestoredText
 from chatguard.redact.engine import RedactionEngine
 from chatguard.redact.normalize import normalise
-from chatguard.redact.restore import StreamRestorer, find_placeholders, substitute
+from chatguard.redact.restore import (
+    PLACEHOLDER,
+    StreamRestorer,
+    find_placeholders,
+    substitute,
+)
 from chatguard.redact.vault import InMemoryVault, PlaceholderVault, VaultEntry
 from chatguard.settings import Action, DestinationPolicy, Settings
 
@@ -137,6 +142,7 @@ class Redactor:
         language: str = lang if lang else await self._run(self.engine.detect_language, text)
         known = await self.vault.known_values(conversation)
         found = await self._run(self.engine.analyze, text, language, policy.threshold, known)
+        found = await self._outside_own_placeholders(text, found, conversation)
         entities = await self._placeholders(text, found, conversation, policy)
         redacted = self._apply(text, entities, policy)
         return RedactionResult(RedactedText(redacted), tuple(entities), language)
@@ -179,6 +185,25 @@ class Redactor:
             # The exception's text may quote the message: log its type only.
             logger.error("detection failed with %s", type(exc).__name__)
             raise RedactionError("detection failed; the text was not forwarded") from None
+
+    async def _outside_own_placeholders(
+        self, text: str, found: list[Entity], conversation: str
+    ) -> list[Entity]:
+        """Drop what was found inside the conversation's own placeholders.
+
+        A reply written with placeholders ("Hello <PERSON_1>") is redacted again
+        before it is stored; "PERSON" must not turn into a booking code there. Only
+        placeholders the vault assigned count: a user cannot hide a value by typing
+        it in angle brackets.
+        """
+        spans = [(m.start(), m.end(), m.group()) for m in PLACEHOLDER.finditer(text)]
+        if not spans or not found:
+            return found
+        own = await self.vault.lookup(conversation, {p for _, _, p in spans})
+        protected = [(start, end) for start, end, p in spans if p in own]
+        return [
+            e for e in found if not any(e.start < end and start < e.end for start, end in protected)
+        ]
 
     async def _placeholders(
         self, text: str, found: list[Entity], conversation: str, policy: DestinationPolicy

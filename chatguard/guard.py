@@ -1,0 +1,215 @@
+"""ChatGuard: the pipeline the three uses call (embedded API, reverse proxy, benchmark).
+
+A conversation lives under its session pseudonym; what the user types is redacted
+before it leaves and stored redacted; what comes back is stored redacted and
+restored for the user; everything expires as the retention settings promise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import TracebackType
+
+from chatguard.clock import Clock, SystemClock
+from chatguard.errors import SubjectNotFoundError
+from chatguard.model import RedactionResult, RestoredText
+from chatguard.pseudonym import IdentityMap, Keys, load_keys, new_session_pseudonym
+from chatguard.redact.engine import RedactionEngine
+from chatguard.redact.redactor import Redactor
+from chatguard.retention import RetentionPolicy, RetentionSweeper
+from chatguard.settings import Settings
+from chatguard.store import Store, open_store
+from chatguard.store.records import (
+    Author,
+    Conversation,
+    Direction,
+    EventKind,
+    RecordKind,
+    TranscriptEvent,
+)
+from chatguard.store.vault import StoreVault
+from chatguard.subject import SubjectRights
+
+#: The destination policy transcripts are written with: every type replaced.
+TRANSCRIPT = "transcript"
+
+
+class ChatGuard:
+    """Conversations under pseudonyms, redacted on the way out, restored on the way back.
+
+    * ``start_conversation`` gives the conversation an unlinkable session pseudonym
+      (``guest-...``); a channel with a stable user id (a Messenger PSID) also gets a
+      keyed user pseudonym, the same in every conversation, whose map back to the
+      channel identity is kept sealed.
+    * ``user_message`` redacts for the destination and stores the event; the
+      transcript only ever holds text redacted by the ``transcript`` policy.
+    * ``reply`` stores a vendor's or agent's text redacted and returns it restored
+      for the user.
+    * If redaction or the store fails, these raise and nothing is to be forwarded.
+
+    Example::
+
+        async with await ChatGuard.open(settings) as guard:
+            conversation = await guard.start_conversation("web")
+            out = await guard.user_message(conversation.session, "I am Anna Keller")
+            ...  # send out.text to the bot vendor
+            shown = await guard.reply(conversation.session, "Hello <PERSON_1>")
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        keys: Keys,
+        engine: RedactionEngine | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.store = store
+        self.retention = RetentionPolicy(settings.retention, self.clock)
+        self.identities = IdentityMap(store, keys.store, keys.pseudonyms)
+        self.vault = StoreVault(store, keys.store, self.clock, settings.retention.vault)
+        self.redactor = Redactor(settings, engine=engine, vault=self.vault)
+        self.sweeper = RetentionSweeper(store, self.clock, settings.retention.audit)
+        self.rights = SubjectRights(store, keys.store, self.identities, self.clock, self.retention)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        engine: RedactionEngine | None = None,
+        clock: Clock | None = None,
+    ) -> ChatGuard:
+        """Load the keys, open the store ``store.url`` names, and build the pipeline."""
+        settings = settings or Settings()
+        keys = load_keys(settings)
+        store = await open_store(settings.store.url, clock)
+        return cls(settings, store=store, keys=keys, engine=engine, clock=clock)
+
+    async def close(self) -> None:
+        """Stop the detection threads and close the store."""
+        self.redactor.close()
+        await self.store.close()
+
+    async def __aenter__(self) -> ChatGuard:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start_conversation(self, channel: str, user_id: str | None = None) -> Conversation:
+        """A new conversation under a fresh session pseudonym, stored."""
+        now = self.clock.now()
+        user = None
+        if user_id is not None:
+            user = await self.identities.remember(
+                channel, user_id, self.retention.expires_at(RecordKind.IDENTITIES)
+            )
+        conversation = Conversation(
+            session=new_session_pseudonym(),
+            channel=channel,
+            user=user,
+            created_at=now,
+            last_activity=now,
+            expires_at=self.retention.expires_at(RecordKind.CONVERSATIONS),
+        )
+        await self.store.save_conversation(conversation)
+        return conversation
+
+    async def conversation(self, session: str) -> Conversation:
+        """The stored conversation, or ``SubjectNotFoundError``."""
+        conversation = await self.store.get_conversation(session)
+        if conversation is None:
+            raise SubjectNotFoundError("no conversation under that session pseudonym")
+        return conversation
+
+    async def user_message(
+        self, session: str, text: str, *, lang: str | None = None, destination: str = "nlp"
+    ) -> RedactionResult:
+        """Redact what the user typed for ``destination`` and store it redacted.
+
+        The result is what may be sent to the destination; it is returned only after
+        the event is stored.
+        """
+        conversation = await self.conversation(session)
+        result = await self.redactor.redact(
+            text, conversation=session, lang=lang, destination=destination
+        )
+        stored = result
+        if destination != TRANSCRIPT and not self._replaces_everything(destination):
+            stored = await self.redactor.redact(
+                text, conversation=session, lang=result.language, destination=TRANSCRIPT
+            )
+        await self._record(conversation, Direction.INBOUND, Author.USER, stored.text)
+        return result
+
+    async def reply(self, session: str, text: str, *, author: Author = Author.BOT) -> RestoredText:
+        """Store a bot's or agent's reply redacted; return it restored for the user.
+
+        A bot only ever saw placeholders, but a live agent may type personal data:
+        the stored text is redacted either way.
+        """
+        conversation = await self.conversation(session)
+        stored = await self.redactor.redact(text, conversation=session, destination=TRANSCRIPT)
+        await self._record(conversation, Direction.OUTBOUND, author, stored.text)
+        return await self.redactor.restore(text, conversation=session)
+
+    async def feedback(self, session: str, *, positive: bool) -> None:
+        """Store a thumbs-up or thumbs-down as part of the chat flow."""
+        conversation = await self.conversation(session)
+        await self._record(
+            conversation,
+            Direction.INBOUND,
+            Author.USER,
+            "",
+            kind=EventKind.FEEDBACK,
+            feedback="up" if positive else "down",
+        )
+
+    def _replaces_everything(self, destination: str) -> bool:
+        policy = self.redactor.policy(destination)
+        transcript = self.redactor.policy(TRANSCRIPT)
+        return (
+            policy.threshold <= transcript.threshold
+            and policy.default_action == "replace"
+            and all(action == "replace" for action in policy.actions.values())
+        )
+
+    async def _record(
+        self,
+        conversation: Conversation,
+        direction: Direction,
+        author: Author,
+        text: str,
+        *,
+        kind: EventKind = EventKind.MESSAGE,
+        feedback: str | None = None,
+    ) -> None:
+        now = self.clock.now()
+        await self.store.append_event(
+            TranscriptEvent(
+                session=conversation.session,
+                at=now,
+                direction=direction,
+                author=author,
+                text=text,
+                expires_at=self.retention.expires_at(RecordKind.TRANSCRIPTS),
+                kind=kind,
+                feedback=feedback,
+            )
+        )
+        await self.store.save_conversation(
+            replace(
+                conversation,
+                last_activity=now,
+                expires_at=self.retention.expires_at(RecordKind.CONVERSATIONS),
+            )
+        )

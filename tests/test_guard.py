@@ -1,0 +1,144 @@
+"""The pipeline over a real SQLite store: pseudonyms, redacted transcripts, restored
+replies, 30-day expiry, failing closed when the store is gone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from chatguard.clock import ManualClock
+from chatguard.crypto import KeyRing, random_key
+from chatguard.errors import ConfigurationError, StoreError, SubjectNotFoundError
+from chatguard.guard import ChatGuard
+from chatguard.pseudonym import Keys, UserPseudonyms
+from chatguard.redact.engine import RedactionEngine
+from chatguard.settings import Settings
+from chatguard.store.records import Author, EventKind
+from chatguard.store.sqlite import SqliteStore
+from tests.on_disk import bytes_on_disk
+
+NAME = "Anna Keller"
+EMAIL = "anna.keller@example.org"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def guard(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
+) -> AsyncIterator[ChatGuard]:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
+    await store.open()
+    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    yield guard
+    await guard.close()
+
+
+async def test_web_user_gets_a_session_name_and_the_conversation_is_stored_under_it(
+    guard: ChatGuard,
+) -> None:
+    conversation = await guard.start_conversation("web")
+    assert conversation.session.startswith("guest-") and conversation.user is None
+    assert await guard.conversation(conversation.session) == conversation
+    other = await guard.start_conversation("web")
+    assert other.session != conversation.session
+
+
+async def test_messenger_user_is_recognised_again_in_a_later_conversation(
+    guard: ChatGuard,
+) -> None:
+    first = await guard.start_conversation("messenger", user_id="psid-1234567890")
+    later = await guard.start_conversation("messenger", user_id="psid-1234567890")
+    assert first.session != later.session
+    assert first.user is not None and first.user == later.user
+    assert "psid" not in first.user
+    sessions = [c.session for c in await guard.store.conversations_of(first.user)]
+    assert sessions == [first.session, later.session]
+    assert await guard.identities.resolve(first.user) == ("messenger", "psid-1234567890")
+
+
+async def test_what_the_user_types_leaves_and_is_stored_redacted(
+    guard: ChatGuard, tmp_path: Path
+) -> None:
+    session = (await guard.start_conversation("web")).session
+    out = await guard.user_message(session, f"I am {NAME}, mail {EMAIL}")
+    assert out.text == "I am <PERSON_1>, mail <EMAIL_ADDRESS_1>"
+    [event] = await guard.store.events(session)
+    assert event.text == out.text and event.author is Author.USER
+    on_disk = bytes_on_disk(tmp_path / "chatguard.db")
+    assert NAME.encode() not in on_disk and EMAIL.encode() not in on_disk
+
+
+async def test_reply_is_restored_for_the_user_and_stored_with_placeholders(
+    guard: ChatGuard,
+) -> None:
+    session = (await guard.start_conversation("web")).session
+    await guard.user_message(session, f"I am {NAME}")
+    shown = await guard.reply(session, "Hello <PERSON_1>, how can I help?")
+    assert shown == f"Hello {NAME}, how can I help?"
+    events = await guard.store.events(session)
+    assert [e.text for e in events] == ["I am <PERSON_1>", "Hello <PERSON_1>, how can I help?"]
+
+
+async def test_agent_sees_the_name_but_the_transcript_does_not_keep_it(guard: ChatGuard) -> None:
+    session = (await guard.start_conversation("web")).session
+    out = await guard.user_message(session, f"I am {NAME}", destination="agent")
+    assert NAME in out.text
+    typed_by_agent = await guard.reply(session, f"Hi {NAME}, I'm Tom", author=Author.AGENT)
+    assert NAME in typed_by_agent
+    texts = [e.text for e in await guard.store.events(session)]
+    assert all(NAME not in text for text in texts)
+    assert texts[0] == "I am <PERSON_1>"
+
+
+async def test_thumbs_up_and_down_are_stored_as_part_of_the_chat_flow(guard: ChatGuard) -> None:
+    session = (await guard.start_conversation("web")).session
+    await guard.feedback(session, positive=True)
+    await guard.feedback(session, positive=False)
+    events = await guard.store.events(session)
+    assert [(e.kind, e.feedback) for e in events] == [
+        (EventKind.FEEDBACK, "up"),
+        (EventKind.FEEDBACK, "down"),
+    ]
+
+
+async def test_everything_submitted_is_gone_after_thirty_days(
+    guard: ChatGuard, clock: ManualClock
+) -> None:
+    session = (await guard.start_conversation("messenger", user_id="psid-42")).session
+    await guard.user_message(session, f"I am {NAME}")
+    clock.advance(timedelta(days=29))
+    assert await guard.store.events(session)
+    assert await guard.redactor.restore("<PERSON_1>", conversation=session) == NAME
+    clock.advance(timedelta(days=2))
+    counts = await guard.sweeper.sweep_once()
+    assert counts  # transcripts, vault, conversation and identity went
+    assert await guard.store.events(session) == []
+    assert await guard.store.get_conversation(session) is None
+    assert await guard.redactor.restore("<PERSON_1>", conversation=session) == "<PERSON_1>"
+
+
+async def test_unknown_session_is_refused(guard: ChatGuard) -> None:
+    with pytest.raises(SubjectNotFoundError):
+        await guard.user_message("guest-doesnotexist", "hello")
+
+
+async def test_store_gone_fails_closed_without_quoting_the_message(guard: ChatGuard) -> None:
+    session = (await guard.start_conversation("web")).session
+    await guard.store.close()
+    with pytest.raises(StoreError) as raised:
+        await guard.user_message(session, f"I am {NAME}")
+    assert NAME not in str(raised.value)
+
+
+async def test_open_refuses_to_start_without_keys_outside_demo_mode(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"store": {"url": f"sqlite:///{tmp_path / 'x.db'}"}})
+    with pytest.raises(ConfigurationError, match="CHATGUARD_PSEUDONYM__KEY"):
+        await ChatGuard.open(settings)

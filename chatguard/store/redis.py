@@ -48,6 +48,8 @@ Reads compare ``expires_at`` with ``clock.now()`` and never return an expired
 record, whether or not Redis has dropped it. Only the ``ns:idx:*`` indexes, the
 time indexes (``ns:events_by_time``, ``ns:samples``, ``ns:audit_by_time``) and the
 id counters have no TTL: ``sweep`` empties the indexes; the counters hold no data.
+A conversation that Redis drops before the sweeper reaches it leaves its session in
+``ns:user:{user}`` until that container's own TTL ends; reads ignore such entries.
 
 Atomicity. Every write, and every read that spans several keys, is one Lua script,
 so Redis runs it whole and alone: sequence numbers and placeholder numbers are
@@ -61,6 +63,7 @@ sent twice.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -74,7 +77,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from chatguard.clock import Clock
-from chatguard.errors import StoreError, StoreUnavailableError
+from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
 from chatguard.store.base import Store
 from chatguard.store.records import (
@@ -575,25 +578,34 @@ class RedisStore(Store):
         self._ns = namespace
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._opening = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
         """Connect and check that Redis answers (``StoreUnavailableError`` if not);
-        Redis needs no schema. Idempotent."""
-        if self._client is not None:
-            return
-        # Options in the URL's query (``?max_connections=...``) override these.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            self._url,
-            max_connections=50,
-            timeout=10,  # seconds a command waits for a free connection
-            decode_responses=False,
-            socket_connect_timeout=5.0,
-            socket_timeout=10.0,
-            health_check_interval=30,
-            retry=Retry(NoBackoff(), 0),
-        )
+        Redis needs no schema. Idempotent, also when called concurrently."""
+        async with self._opening:
+            if self._client is None:
+                await self._connect()
+
+    async def _connect(self) -> None:
+        try:
+            # Options in the URL's query (``?max_connections=...``) override these.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._url,
+                max_connections=50,
+                timeout=10,  # seconds a command waits for a free connection
+                decode_responses=False,
+                socket_connect_timeout=5.0,
+                socket_timeout=10.0,
+                health_check_interval=30,
+                retry=Retry(NoBackoff(), 0),
+            )
+        except ValueError:  # its message may quote the URL, password included
+            raise ConfigurationError(
+                "store.url: not a valid Redis URL (redis://host:port/db)"
+            ) from None
         client = aioredis.Redis.from_pool(pool)
         try:
             with _translated_errors("open"):

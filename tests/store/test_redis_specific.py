@@ -24,7 +24,7 @@ import pytest_asyncio
 import redis.asyncio
 
 from chatguard.clock import ManualClock
-from chatguard.errors import StoreUnavailableError
+from chatguard.errors import ConfigurationError, StoreUnavailableError
 from chatguard.store.records import (
     AuditEntry,
     Author,
@@ -342,3 +342,14 @@ async def test_an_unreachable_redis_is_unavailable_and_quotes_nothing(clock: Man
         await store.append_event(
             event("guest-secret-anna", "<EMAIL_ADDRESS_1>", clock.now(), clock.now() + RETENTION)
         )
+
+
+async def test_a_malformed_url_is_a_configuration_error_that_quotes_no_password(
+    clock: ManualClock,
+) -> None:
+    store = RedisStore("redis://chatguard:s3cret@127.0.0.1:port/0", clock)
+
+    with pytest.raises(ConfigurationError) as raised:
+        await store.open()
+
+    assert "s3cret" not in str(raised.value) and "store.url" in str(raised.value)

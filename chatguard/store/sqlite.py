@@ -361,18 +361,19 @@ class SqliteStore(Store):
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction holding SQLite's write lock from its start;
-        committed on normal exit, rolled back on any exception."""
+        committed on normal exit, rolled back on any exception (a failed commit
+        included)."""
         async with self._lock:
             db = self._connection()
             with _translated_errors():
                 await db.execute("BEGIN IMMEDIATE")
                 try:
                     yield db
+                    await db.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         await db.execute("ROLLBACK")
                     raise
-                await db.execute("COMMIT")
 
     async def _rows(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         async with self._read() as db, db.execute(sql, tuple(parameters)) as cursor:
@@ -563,8 +564,9 @@ class SqliteStore(Store):
 
     async def append_consent(self, record: ConsentRecord) -> int:
         """Append a consent decision (its ``id`` is ignored); return the new id."""
-        async with self._write() as db:
-            cursor = await db.execute(
+        async with (
+            self._write() as db,
+            db.execute(
                 "INSERT INTO consents (subject, purpose, decision, at, source, text_id,"
                 " text_version, language, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -578,7 +580,8 @@ class SqliteStore(Store):
                     record.language,
                     _us(record.expires_at),
                 ),
-            )
+            ) as cursor,
+        ):
             return int(cursor.lastrowid or 0)
 
     async def consents(self, subject: str) -> list[ConsentRecord]:
@@ -617,11 +620,10 @@ class SqliteStore(Store):
     async def delete_sample(self, session: str) -> bool:
         """Delete the conversation's sample; whether an unexpired one was there."""
         async with self._write() as db:
-            cursor = await db.execute(
+            async with db.execute(
                 "DELETE FROM samples WHERE session = ? RETURNING expires_at", (session,)
-            )
-            rows = await cursor.fetchall()
-            await cursor.close()
+            ) as cursor:
+                rows = await cursor.fetchall()
             now = self._now()
             return any(row["expires_at"] > now for row in rows)
 
@@ -629,8 +631,9 @@ class SqliteStore(Store):
 
     async def append_audit(self, entry: AuditEntry) -> int:
         """Append an audit entry (its ``id`` is ignored); return the new id."""
-        async with self._write() as db:
-            cursor = await db.execute(
+        async with (
+            self._write() as db,
+            db.execute(
                 "INSERT INTO audit (at, action, counts, subject, actor, reason, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -642,17 +645,22 @@ class SqliteStore(Store):
                     entry.reason,
                     _us(entry.expires_at),
                 ),
-            )
+            ) as cursor,
+        ):
             return int(cursor.lastrowid or 0)
 
     async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
         """Unexpired audit entries with ``at >= since`` (all when ``None``), oldest
         first (ties by id)."""
-        lower = _us(since) if since is not None else None
-        rows = await self._rows(
-            "SELECT * FROM audit WHERE expires_at > ? AND (? IS NULL OR at >= ?) ORDER BY at, id",
-            (self._now(), lower, lower),
-        )
+        if since is None:
+            rows = await self._rows(
+                "SELECT * FROM audit WHERE expires_at > ? ORDER BY at, id", (self._now(),)
+            )
+        else:
+            rows = await self._rows(
+                "SELECT * FROM audit WHERE at >= ? AND expires_at > ? ORDER BY at, id",
+                (_us(since), self._now()),
+            )
         return [_audit_entry(row) for row in rows]
 
     # --- retention and erasure -------------------------------------------------------
@@ -665,10 +673,10 @@ class SqliteStore(Store):
         counts: dict[RecordKind, int] = {}
         async with self._write() as db:
             for kind, table in _TABLES.items():
-                cursor = await db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (cutoff,))
-                if cursor.rowcount > 0:
-                    counts[kind] = cursor.rowcount
-                await cursor.close()
+                sql = f"DELETE FROM {table} WHERE expires_at <= ?"
+                async with db.execute(sql, (cutoff,)) as cursor:
+                    if cursor.rowcount > 0:
+                        counts[kind] = cursor.rowcount
         return counts
 
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
@@ -713,7 +721,7 @@ class SqliteStore(Store):
         value: str,
         counts: dict[RecordKind, int],
     ) -> None:
-        cursor = await db.execute(f"DELETE FROM {_TABLES[kind]} WHERE {condition}", (value,))
-        if cursor.rowcount > 0:
-            counts[kind] = counts.get(kind, 0) + cursor.rowcount
-        await cursor.close()
+        sql = f"DELETE FROM {_TABLES[kind]} WHERE {condition}"
+        async with db.execute(sql, (value,)) as cursor:
+            if cursor.rowcount > 0:
+                counts[kind] = counts.get(kind, 0) + cursor.rowcount

@@ -1,0 +1,88 @@
+"""What the SQLite store promises beyond the contract: a WAL file, a schema that
+migrates once, an index for the sweep on every table that expires."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from chatguard.clock import ManualClock
+from chatguard.errors import StoreError
+from chatguard.store.records import Author, Direction, TranscriptEvent
+from chatguard.store.sqlite import MIGRATIONS, SqliteStore
+
+
+async def open_store_at(path: Path) -> SqliteStore:
+    store = SqliteStore(f"sqlite:///{path}", ManualClock())
+    await store.open()
+    return store
+
+
+async def test_the_file_is_in_wal_mode_and_reopening_migrates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "chatguard.db"
+    for _ in range(2):
+        await (await open_store_at(path)).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        versions = [row[0] for row in db.execute("SELECT version FROM schema_version")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+async def test_every_table_that_expires_has_an_index_on_expires_at(tmp_path: Path) -> None:
+    path = tmp_path / "chatguard.db"
+    await (await open_store_at(path)).close()
+    with sqlite3.connect(path) as db:
+        tables = [
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        expiring = [
+            table
+            for table in tables
+            if any(
+                column[1] == "expires_at" for column in db.execute(f"PRAGMA table_info({table})")
+            )
+        ]
+        indexed = {
+            table
+            for table in expiring
+            for index in db.execute(f"PRAGMA index_list({table})")
+            if [column[2] for column in db.execute(f"PRAGMA index_info({index[1]})")]
+            == ["expires_at"]
+        }
+    assert len(expiring) == 7
+    assert indexed == set(expiring)
+
+
+async def test_a_file_with_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "chatguard.db"
+    await (await open_store_at(path)).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (len(MIGRATIONS) + 1,))
+    with pytest.raises(StoreError, match="newer"):
+        await open_store_at(path)
+
+
+async def test_a_write_that_fails_midway_leaves_nothing_and_the_next_write_works(
+    tmp_path: Path,
+) -> None:
+    store = await open_store_at(tmp_path / "chatguard.db")
+    now = ManualClock().now()
+    naive = TranscriptEvent(
+        session="guest-a",
+        at=now.replace(tzinfo=None),
+        direction=Direction.INBOUND,
+        author=Author.USER,
+        text="hello",
+        expires_at=now + timedelta(days=30),
+    )
+    try:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await store.append_event(naive)
+        assert await store.append_event(dataclasses.replace(naive, at=now)) == 1
+        assert [event.seq for event in await store.events("guest-a")] == [1]
+    finally:
+        await store.close()

@@ -35,11 +35,13 @@ class Store(ABC):
       after a failure or a crash nothing of it is visible. Failures to reach the
       backend raise :class:`~chatguard.errors.StoreUnavailableError`, other failures
       :class:`~chatguard.errors.StoreError`; neither quotes stored content.
-    * A record whose ``expires_at`` has passed is never returned by a read, whether
-      or not it has been deleted yet; ``sweep`` deletes it.
+    * A record is expired from the instant ``now >= expires_at``; an expired record
+      is never returned by a read, whether or not it has been deleted yet, and
+      ``sweep`` deletes it.
     * Several processes may use one Redis or PostgreSQL store at once: appends never
       lose an event, and one value never gets two placeholders in a conversation.
-    * Datetimes go in and come out timezone-aware (UTC).
+    * Datetimes go in and come out timezone-aware (UTC); a naive one is a
+      ``ValueError``.
 
     Example::
 
@@ -75,7 +77,7 @@ class Store(ABC):
 
     @abstractmethod
     async def conversations_of(self, user: str) -> list[Conversation]:
-        """The conversations of a channel-user pseudonym, oldest first."""
+        """The conversations of a channel-user pseudonym, oldest first (ties by session)."""
 
     # --- transcripts -----------------------------------------------------------------
 
@@ -106,13 +108,16 @@ class Store(ABC):
         its placeholder again (and that entry's expiry moves to ``expires_at`` if that
         is later); a new one gets ``<TYPE_n>`` with ``n`` one more than the highest
         of that type in the conversation (see ``chatguard.redact.vault.format_placeholder``).
+        An expired entry counts as absent: its value is never given out again (the
+        new entry may take its placeholder or the next number).
         """
 
     @abstractmethod
     async def vault_entries(
         self, session: str, placeholders: Collection[str] | None = None
     ) -> list[VaultEntry]:
-        """The conversation's entries (only those ``placeholders``, when given)."""
+        """The conversation's entries (only those ``placeholders``, when given),
+        ordered by entity type, then number."""
 
     # --- identities ------------------------------------------------------------------
 
@@ -142,11 +147,11 @@ class Store(ABC):
 
     @abstractmethod
     async def samples(self) -> list[Sample]:
-        """All current samples, oldest first."""
+        """All current samples, oldest first (ties by session)."""
 
     @abstractmethod
     async def delete_sample(self, session: str) -> bool:
-        """Delete the conversation's sample; whether there was one."""
+        """Delete the conversation's sample; whether there was one (not yet expired)."""
 
     # --- audit -----------------------------------------------------------------------
 
@@ -169,7 +174,8 @@ class Store(ABC):
     @abstractmethod
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
         """Delete everything held under a session pseudonym: the conversation, its
-        transcript, vault and sample, and consents whose subject it is."""
+        transcript, vault and sample, and consents whose subject it is. Counts include
+        expired records not yet swept; kinds with nothing deleted may be absent."""
 
     @abstractmethod
     async def erase_user(self, user: str) -> dict[RecordKind, int]:

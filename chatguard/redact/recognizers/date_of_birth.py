@@ -12,9 +12,10 @@ import datetime as dt
 import re
 from typing import Any, Final
 
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from chatguard.redact.recognizers.context import context_words
+from chatguard.redact.recognizers.result import recognizer_result
 
 _NAME: Final = "DateOfBirthRecognizer"
 ENTITY: Final = "DATE_OF_BIRTH"
@@ -138,20 +139,9 @@ class DateOfBirthRecognizer(LocalRecognizer):
 
     def _result(self, match: re.Match[str], score: float, birth: bool) -> RecognizerResult:
         explanation = "date after a birth cue" if birth else "date without a birth cue"
-        return RecognizerResult(
-            entity_type=ENTITY,
-            start=match.start(),
-            end=match.end(),
-            score=score,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=_NAME, original_score=score, textual_explanation=explanation
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: _NAME,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                # The birth cue was judged here; Presidio must not add its own boost.
-                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: birth,
-            },
+        # The birth cue was judged here; Presidio must not add its own boost.
+        return recognizer_result(
+            self, match.start(), match.end(), score, explanation, context_judged=birth
         )
 
 

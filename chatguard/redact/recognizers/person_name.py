@@ -22,12 +22,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from chatguard.redact.folding import fold
 from chatguard.redact.names import NAME_PARTICLES, NameLexicon, name_lexicon
 from chatguard.redact.places import PlaceGazetteer, place_gazetteer
 from chatguard.redact.recognizers.context import context_words
+from chatguard.redact.recognizers.result import recognizer_result
 
 _NAME: Final = "PersonNameRecognizer"
 ENTITY: Final = "PERSON"
@@ -506,20 +507,12 @@ class PersonNameRecognizer(LocalRecognizer):
         return self._trimmed(word) or (word.is_lowercase and not self._is_name_word(word))
 
     def _result(self, candidate: _Candidate) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=ENTITY,
-            start=candidate.start,
-            end=candidate.end,
-            score=candidate.score,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=_NAME,
-                original_score=candidate.score,
-                textual_explanation=f"person name ({candidate.reason})",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: _NAME,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
+        return recognizer_result(
+            self,
+            candidate.start,
+            candidate.end,
+            candidate.score,
+            f"person name ({candidate.reason})",
         )
 
 

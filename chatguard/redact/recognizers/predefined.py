@@ -16,7 +16,7 @@ from typing import Final
 
 import phonenumbers
 import tldextract
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, RecognizerResult
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -29,6 +29,7 @@ from presidio_analyzer.predefined_recognizers import (
 from stdnum import iban as stdnum_iban
 
 from chatguard.redact.recognizers.context import context_words
+from chatguard.redact.recognizers.result import recognizer_result
 
 PHONE_REGIONS: Final[tuple[str, ...]] = (
     "DE", "PT", "IT", "FR", "ES", "AT", "CH", "LU", "BE", "NL", "GB", "US",
@@ -187,21 +188,8 @@ class ChatPhoneRecognizer(PhoneRecognizer):
         return start + length
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult(
-            self.supported_entities[0],
-            start,
-            end,
-            score,
-            # Presidio's context enhancer writes into the explanation.
-            analysis_explanation=AnalysisExplanation(
-                recognizer=type(self).__name__,
-                original_score=score,
-                textual_explanation="number valid in one of the phone regions",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
+        return recognizer_result(
+            self, start, end, score, "number valid in one of the phone regions"
         )
 
 
@@ -310,20 +298,12 @@ class ChatCardRecognizer(CreditCardRecognizer):
             if any(r.start < end and start < r.end for r in results) or not _luhn_valid(digits):
                 continue
             results.append(
-                RecognizerResult(
-                    self.supported_entities[0],
+                recognizer_result(
+                    self,
                     start,
                     end,
                     EntityRecognizer.MAX_SCORE,
-                    analysis_explanation=AnalysisExplanation(
-                        recognizer=type(self).__name__,
-                        original_score=EntityRecognizer.MAX_SCORE,
-                        textual_explanation="grouped card number passing the Luhn check",
-                    ),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
+                    "grouped card number passing the Luhn check",
                 )
             )
         return [r for r in results if not text[: r.start].endswith("+")]
@@ -401,20 +381,12 @@ class ChatIbanRecognizer(IbanRecognizer):
         return 0
 
     def _result(self, start: int, end: int) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=self.supported_entities[0],
-            start=start,
-            end=end,
-            score=EntityRecognizer.MAX_SCORE,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=type(self).__name__,
-                original_score=EntityRecognizer.MAX_SCORE,
-                textual_explanation="IBAN with valid country format and check digits",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
+        return recognizer_result(
+            self,
+            start,
+            end,
+            EntityRecognizer.MAX_SCORE,
+            "IBAN with valid country format and check digits",
         )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatguard.errors import ChatguardError, ConfigurationError
+from chatguard.settings import load_settings
 
 if TYPE_CHECKING:
     from chatguard.settings import Settings
@@ -250,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="a scripted multilingual conversation")
     demo.add_argument("--width", type=int, default=0, help="terminal width (default: detect)")
 
+    commands.add_parser("serve", help="run the service until SIGINT or SIGTERM")
+
     commands.add_parser("sweep", help="delete what has expired now (audited as counts)")
 
     subject = commands.add_parser("subject", help="the person's rights: access, erasure")
@@ -310,6 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from chatguard.demo import run_demo
 
             return asyncio.run(run_demo(sys.stdout, width=args.width or None))
+        if args.command == "serve":
+            from chatguard.server.app import serve
+
+            serve(load_settings(args.config))
+            return 0
         return asyncio.run(_run_state_command(parser, args))
     except ChatguardError as exc:
         print(f"chatguard: {exc}", file=sys.stderr)

@@ -224,6 +224,21 @@ class _TomlWithoutSecrets(TomlConfigSettingsSource):
                 )
 
 
+class ServerSettings(BaseModel):
+    """Where ``chatguard serve`` listens and what it accepts."""
+
+    model_config = {"extra": "forbid"}
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="Larger request bodies are refused (413)."
+    )
+    shutdown_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds in-flight requests get to finish at shutdown."
+    )
+
+
 class Settings(BaseSettings):
     """The single source of chatguard's configuration."""
 
@@ -232,6 +247,7 @@ class Settings(BaseSettings):
     )
     toml_path: ClassVar[Path | None] = None
 
+    server: ServerSettings = Field(default_factory=ServerSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -1,0 +1,1 @@
+"""The reverse proxy: chatguard as an aiohttp service (``chatguard serve``)."""

@@ -1,0 +1,117 @@
+"""The aiohttp application: shared objects on typed keys, start-up and shutdown in
+``cleanup_ctx``, errors mapped to HTTP statuses in one middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from chatguard.errors import ChatguardError
+from chatguard.guard import ChatGuard
+from chatguard.server.metrics import ServiceMetrics
+from chatguard.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+GUARD = web.AppKey("guard", ChatGuard)
+METRICS = web.AppKey("metrics", ServiceMetrics)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_as_responses(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every chatguard error becomes its one HTTP status with a JSON body naming it.
+
+    chatguard's error messages carry no personal data by contract; anything else
+    that escapes a handler is logged by type only and answered 500 without details.
+    """
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except ChatguardError as error:
+        return web.json_response(
+            {"error": type(error).__name__, "message": str(error)}, status=error.http_status
+        )
+    except Exception as error:
+        logger.error("unhandled %s on %s %s", type(error).__name__, request.method, request.path)
+        return web.json_response(
+            {"error": "InternalError", "message": "the request failed; nothing was forwarded"},
+            status=500,
+        )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the store answers and the models are loaded (else 503)."""
+    guard = request.app[GUARD]
+    await guard.store.ping()
+    return web.json_response(
+        {"status": "ready", "models": guard.redactor.engine.nlp_engine.describe()}
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics; no label holds personal data."""
+    return web.Response(
+        body=request.app[METRICS].exposition(),
+        content_type="text/plain",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Application:
+    """The service. Without ``guard``, one is opened from ``settings`` at start-up and
+    closed at shutdown; a given ``guard`` stays the caller's to close."""
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_responses]
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = ServiceMetrics()
+    app.cleanup_ctx.append(_guard_context(guard))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def _guard_context(given: ChatGuard | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        guard = given or await ChatGuard.open(settings)
+        app[GUARD] = guard
+        # The sweeper belongs to the service's lifetime: started here, cancelled and
+        # awaited at shutdown, never left running on its own.
+        sweeping = asyncio.create_task(guard.sweeper.run(settings.retention.sweep_interval))
+        try:
+            yield
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
+            if given is None:
+                await guard.close()
+
+    return context
+
+
+def serve(settings: Settings) -> None:
+    """Run the service until SIGINT or SIGTERM; in-flight requests get
+    ``server.shutdown_timeout`` seconds to finish."""
+    web.run_app(
+        make_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        shutdown_timeout=settings.server.shutdown_timeout,
+        print=lambda message: logger.warning("%s", message),
+    )

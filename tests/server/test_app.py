@@ -1,0 +1,137 @@
+"""The service on a real port: health, readiness, metrics, errors, sweeping, `serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from chatguard.clock import ManualClock
+from chatguard.crypto import KeyRing, random_key
+from chatguard.errors import MessageTooLargeError
+from chatguard.guard import ChatGuard
+from chatguard.pseudonym import Keys, UserPseudonyms
+from chatguard.redact.engine import RedactionEngine
+from chatguard.server.app import GUARD, make_app
+from chatguard.settings import Settings
+from chatguard.store.sqlite import SqliteStore
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
+    clock = ManualClock()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
+    await store.open()
+    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    yield guard
+    await guard.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def client(guard: ChatGuard) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    app = make_app(Settings(), guard=guard)
+
+    async def refuse(request: web.Request) -> web.Response:
+        raise MessageTooLargeError("message of 99999 characters exceeds the limit")
+
+    app.router.add_get("/test/refuse", refuse)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        yield client
+
+
+async def test_health_answers_while_the_process_runs(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/healthz")
+    assert response.status == 200 and await response.json() == {"status": "ok"}
+
+
+async def test_ready_when_the_store_answers_and_not_when_it_is_gone(
+    client: TestClient,  # type: ignore[type-arg]
+    guard: ChatGuard,
+) -> None:
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+    await guard.store.close()
+    gone = await client.get("/readyz")
+    assert gone.status == 503 and (await gone.json())["error"].startswith("Store")
+
+
+async def test_metrics_are_prometheus_text_without_personal_data(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/metrics")
+    body = await response.text()
+    assert response.status == 200 and response.content_type == "text/plain"
+    assert "chatguard_messages_total" in body and "chatguard_entities_redacted_total" in body
+
+
+async def test_a_chatguard_error_becomes_its_status_with_a_json_body(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/test/refuse")
+    assert response.status == 413
+    assert (await response.json())["error"] == "MessageTooLargeError"
+
+
+async def test_the_service_sweeps_what_has_expired(
+    client: TestClient,  # type: ignore[type-arg]
+    guard: ChatGuard,
+) -> None:
+    assert client.app is not None and client.app[GUARD] is guard
+    session = (await guard.start_conversation("web")).session
+    await guard.user_message(session, "I am Anna Keller")
+    assert isinstance(guard.clock, ManualClock)
+    guard.clock.advance(timedelta(days=31))
+    await guard.sweeper.sweep_once()  # what the service's periodic run does each interval
+    assert await guard.store.get_conversation(session) is None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_chatguard_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "CHATGUARD_SERVER__PORT": str(port),
+        "CHATGUARD_STORE__URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "CHATGUARD_STORE__ENCRYPTION_KEY": random_key().hex(),
+        "CHATGUARD_PSEUDONYM__KEY": random_key().hex(),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatguard.cli", "serve"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        status = asyncio.run(_wait_until_ready(port, deadline=time.monotonic() + 90))
+        assert status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def _wait_until_ready(port: int, deadline: float) -> int:
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                    return response.status
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.2)
+    raise AssertionError("chatguard serve did not become ready")

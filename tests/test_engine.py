@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,14 @@ def test_skipping_recognisers_that_cannot_match_changes_no_result(
             patch.setattr(engine, "_possible_types", lambda text, threshold: engine._all_types)
             running_all = [engine.analyze(text, threshold=threshold) for text in texts]
         assert skipping == running_all
+
+
+def test_presidio_logs_nothing_of_the_text_even_when_the_app_logs_everything(
+    engine: RedactionEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        engine.analyze("my booking code is QWERTZ and I am Anna Keller")
+    assert "QWERTZ" not in caplog.text and "Keller" not in caplog.text
+    # Presidio's own lemma enhancer logs the words around each match at debug level.
+    for name in ("presidio-analyzer", "presidio-anonymizer"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING

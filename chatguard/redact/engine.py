@@ -41,6 +41,11 @@ from chatguard.settings import RedactionSettings
 
 logger = logging.getLogger(__name__)
 
+# Presidio's debug and info messages can quote the words around a match; whatever
+# level the application logs at, theirs stays at warnings (which quote no text).
+for _name in ("presidio-analyzer", "presidio-anonymizer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
 #: Types whose recognisers are patterns over characters: the only ones run again on
 #: the variant of a text whose split digits were joined.
 DIGIT_TYPES: Final[tuple[str, ...]] = (

@@ -82,3 +82,25 @@ class ReasonRequiredError(ChatguardError):
     """Troubleshooting access to a transcript needs a stated reason."""
 
     http_status = 400
+
+
+class InvalidRequestError(ChatguardError):
+    """A client's request is malformed (not JSON, or missing what the API requires)."""
+
+    http_status = 400
+
+
+class VendorError(ChatguardError):
+    """A vendor answered with an error; the message names the vendor and its status only."""
+
+    http_status = 502
+
+
+class VendorUnavailableError(VendorError):
+    """A vendor could not be reached, or is not configured."""
+
+
+class VendorTimeoutError(VendorError):
+    """A vendor did not answer within its time limit."""
+
+    http_status = 504

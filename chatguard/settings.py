@@ -239,6 +239,28 @@ class ServerSettings(BaseModel):
     )
 
 
+class OpenAISettings(BaseModel):
+    """An OpenAI-compatible chat completions API that the ``openai`` channel forwards to."""
+
+    model_config = {"extra": "forbid"}
+
+    base_url: str | None = Field(
+        default=None, description="Up to and including the version, e.g. https://api.openai.com/v1."
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Sent as the bearer token; from the environment."
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds a vendor call may take.")
+
+
+class VendorsSettings(BaseModel):
+    """The vendors chatguard forwards redacted messages to."""
+
+    model_config = {"extra": "forbid"}
+
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+
+
 class Settings(BaseSettings):
     """The single source of chatguard's configuration."""
 
@@ -252,6 +274,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     pseudonym: PseudonymSettings = Field(default_factory=PseudonymSettings)
+    vendors: VendorsSettings = Field(default_factory=VendorsSettings)
     policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
 
     @field_validator("policy")

@@ -82,6 +82,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    from chatguard.channels.openai import setup_openai  # the channel imports this module's keys
+
+    setup_openai(app)
     return app
 
 

@@ -1,0 +1,1 @@
+"""Inbound channels: the protocols clients speak to chatguard, one module each."""

@@ -1,0 +1,336 @@
+"""The OpenAI-compatible channel on a real port, in front of a local OpenAI-style upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from chatguard.clock import ManualClock
+from chatguard.crypto import KeyRing, random_key
+from chatguard.guard import ChatGuard
+from chatguard.pseudonym import Keys, UserPseudonyms
+from chatguard.redact.engine import RedactionEngine
+from chatguard.server.app import make_app
+from chatguard.settings import Settings
+from chatguard.store.sqlite import SqliteStore
+
+NAME = "Anna Keller"
+EMAIL = "anna.keller@example.org"
+PHONE = "+49 151 23456789"
+OTHER_EMAIL = "jonas.weber@example.com"
+PERSONAL = (NAME, "Keller", EMAIL, PHONE, "23456789", OTHER_EMAIL)
+
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class Upstream:
+    """An OpenAI-style API that records what it received and answers as told."""
+
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    reply: str = "Noted."
+    reply_arguments: str | None = None
+    pieces: list[str] = field(default_factory=list)
+    before_last_piece: asyncio.Event | None = None
+    status: int = 200
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.completions)
+        app.router.add_get("/v1/models", self.models)
+        return app
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.received.append(body)
+        self.headers.append(dict(request.headers))
+        if self.status != 200:
+            error = {"message": "overloaded", "type": "server_error", "code": None}
+            return web.json_response({"error": error}, status=self.status)
+        if body.get("stream"):
+            return await self._stream(request, body["model"])
+        message: dict[str, Any] = {"role": "assistant", "content": self.reply, "refusal": None}
+        if self.reply_arguments is not None:
+            message["tool_calls"] = [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "send_mail", "arguments": self.reply_arguments},
+                }
+            ]
+        return web.json_response(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
+            }
+        )
+
+    async def _stream(self, request: web.Request, model: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            event = {
+                "id": "chatcmpl-2",
+                "object": "chat.completion.chunk",
+                "created": 1_700_000_000,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(event)}\n\n".encode()
+
+        await response.write(chunk({"role": "assistant", "content": ""}))
+        for number, piece in enumerate(self.pieces):
+            if number == len(self.pieces) - 1 and self.before_last_piece is not None:
+                await self.before_last_piece.wait()
+            await response.write(chunk({"content": piece}))
+        await response.write(chunk({}, finish="stop"))
+        await response.write(b"data: [DONE]\n\n")
+        return response
+
+    async def models(self, request: web.Request) -> web.Response:
+        self.headers.append(dict(request.headers))
+        model = {"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"}
+        return web.json_response({"object": "list", "data": [model]})
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
+    clock = ManualClock()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
+    await store.open()
+    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    yield guard
+    await guard.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
+    fake = Upstream()
+    async with TestServer(fake.app(), host="127.0.0.1") as server:
+        yield fake, str(server.make_url("/v1"))
+
+
+async def _client(guard: ChatGuard, base_url: str) -> Client:
+    settings = Settings(vendors={"openai": {"base_url": base_url, "api_key": "sk-vendor"}})
+    client: Client = TestClient(TestServer(make_app(settings, guard=guard), host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def client(guard: ChatGuard, upstream: tuple[Upstream, str]) -> AsyncIterator[Client]:
+    client = await _client(guard, upstream[1])
+    yield client
+    await client.close()
+
+
+def _chat(text: str, **extra: Any) -> dict[str, Any]:
+    return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **extra}
+
+
+async def _transcript(guard: ChatGuard, client_id: str) -> list[str]:
+    user = await guard.identities.find("openai", client_id)
+    assert user is not None
+    conversations = await guard.store.conversations_of(user)
+    return [event.text for c in conversations for event in await guard.store.events(c.session)]
+
+
+async def test_no_personal_value_from_any_part_of_the_chat_reaches_the_vendor(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    fake, _ = upstream
+    image = {"type": "image_url", "image_url": {"url": "https://example.net/cat.png"}}
+    arguments = json.dumps({"to": OTHER_EMAIL, "cc": [EMAIL], "urgent": True})
+    request = {
+        "model": "gpt-4o-mini",
+        "user": "customer-42",
+        "messages": [
+            {"role": "system", "content": f"You help {NAME}."},
+            {
+                "role": "user",
+                "name": "anna",
+                "content": [{"type": "text", "text": f"Write to {OTHER_EMAIL}"}, image],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "send_mail", "arguments": arguments},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": f"Sent; reply to {PHONE}"},
+            {"role": "user", "content": f"I am {NAME}, mail me at {EMAIL} or call {PHONE}"},
+        ],
+    }
+    response = await client.post(
+        "/v1/chat/completions", json=request, headers={"Authorization": "Bearer client-secret"}
+    )
+    assert response.status == 200
+    sent = json.dumps(fake.received[0], ensure_ascii=False)
+    assert not [value for value in PERSONAL if value in sent]
+    for placeholder in ("<PERSON_1>", "<EMAIL_ADDRESS_1>", "<EMAIL_ADDRESS_2>", "<PHONE_NUMBER_1>"):
+        assert placeholder in sent
+    messages = fake.received[0]["messages"]
+    assert messages[1]["content"][1] == image and "name" not in messages[1]
+    assert json.loads(messages[2]["tool_calls"][0]["function"]["arguments"])["urgent"] is True
+    assert fake.headers[0]["Authorization"] == "Bearer sk-vendor"
+    assert "client-secret" not in json.dumps(fake.headers[0])
+    assert fake.received[0]["user"].startswith("user-")
+
+
+async def test_the_reply_comes_back_restored_and_the_transcript_stays_redacted(
+    client: Client, upstream: tuple[Upstream, str], guard: ChatGuard
+) -> None:
+    fake, _ = upstream
+    fake.reply = "Thanks <PERSON_1>, I will write to <EMAIL_ADDRESS_1>."
+    fake.reply_arguments = json.dumps({"to": "<EMAIL_ADDRESS_1>"})
+    response = await client.post(
+        "/v1/chat/completions",
+        json=_chat(f"I am {NAME}, my address is {EMAIL}"),
+        headers={"X-Chatguard-Conversation": "client-1"},
+    )
+    answer = await response.json()
+    message = answer["choices"][0]["message"]
+    assert message["content"] == f"Thanks {NAME}, I will write to {EMAIL}."
+    assert json.loads(message["tool_calls"][0]["function"]["arguments"]) == {"to": EMAIL}
+    assert answer["object"] == "chat.completion" and answer["usage"]["total_tokens"] == 25
+    transcript = await _transcript(guard, "client-1")
+    assert len(transcript) == 2 and "<EMAIL_ADDRESS_1>" in transcript[0]
+    assert not [value for value in PERSONAL if value in json.dumps(transcript)]
+
+
+async def test_a_stream_is_restored_as_it_goes_also_across_a_split_placeholder(
+    client: Client, upstream: tuple[Upstream, str], guard: ChatGuard
+) -> None:
+    fake, _ = upstream
+    fake.pieces = ["Hello, ", "I will write to <EMAIL_", "ADDRESS_1> now", "."]
+    fake.before_last_piece = asyncio.Event()
+    async with asyncio.timeout(20):
+        response = await client.post(
+            "/v1/chat/completions",
+            json=_chat(f"Mail me at {EMAIL}", stream=True),
+            headers={"X-Chatguard-Conversation": "client-2"},
+        )
+        assert response.status == 200 and response.content_type == "text/event-stream"
+        events: list[str] = []
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if not line:
+                continue
+            assert line.startswith("data: ")
+            events.append(line[len("data: ") :])
+            if line.endswith("]") or "[DONE]" in line:
+                continue
+            if json.loads(events[-1])["choices"][0]["delta"].get("content"):
+                fake.before_last_piece.set()  # the first token arrived before the last was sent
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
+    text = "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks)
+    assert text == f"Hello, I will write to {EMAIL} now."
+    transcript = await _transcript(guard, "client-2")
+    assert transcript[-1] == "Hello, I will write to <EMAIL_ADDRESS_1> now."
+
+
+async def test_the_same_conversation_header_keeps_the_same_placeholders(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    fake, _ = upstream
+    sessions = set()
+    for text in (f"Mail {OTHER_EMAIL} please", f"Also {EMAIL} and again {OTHER_EMAIL}"):
+        response = await client.post(
+            "/v1/chat/completions", json=_chat(text), headers={"X-Chatguard-Conversation": "c-9"}
+        )
+        assert response.status == 200
+        sessions.add(response.headers["X-Chatguard-Conversation"])
+    assert len(sessions) == 1
+    assert fake.received[0]["messages"][0]["content"] == "Mail <EMAIL_ADDRESS_1> please"
+    second = fake.received[1]["messages"][0]["content"]
+    assert second == "Also <EMAIL_ADDRESS_2> and again <EMAIL_ADDRESS_1>"
+    session = sessions.pop()
+    response = await client.post(
+        "/v1/chat/completions",
+        json=_chat(f"Once more {OTHER_EMAIL}"),
+        headers={"X-Chatguard-Conversation": session},
+    )
+    assert response.headers["X-Chatguard-Conversation"] == session
+    assert fake.received[2]["messages"][0]["content"] == "Once more <EMAIL_ADDRESS_1>"
+
+
+async def test_vendor_down_is_a_502_and_the_users_message_is_kept(guard: ChatGuard) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    client = await _client(guard, f"http://127.0.0.1:{closed_port}/v1")
+    try:
+        response = await client.post(
+            "/v1/chat/completions",
+            json=_chat(f"Call me on {PHONE}"),
+            headers={"X-Chatguard-Conversation": "client-3"},
+        )
+        assert response.status == 502
+        assert (await response.json())["error"] == "VendorUnavailableError"
+        metrics = await (await client.get("/metrics")).text()
+        assert 'chatguard_vendor_errors_total{kind="unreachable",vendor="openai"} 1.0' in metrics
+    finally:
+        await client.close()
+    assert await _transcript(guard, "client-3") == ["Call me on <PHONE_NUMBER_1>"]
+
+
+async def test_a_vendor_error_is_a_502_without_the_vendors_body(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    upstream[0].status = 500
+    response = await client.post("/v1/chat/completions", json=_chat("Hello"))
+    assert response.status == 502
+    body = await response.json()
+    assert body["error"] == "VendorError" and "500" in body["message"]
+
+
+async def test_malformed_requests_are_400_and_nothing_is_sent(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    broken = await client.post(
+        "/v1/chat/completions", data=b'{"messages": [', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status == 400 and (await broken.json())["error"] == "InvalidRequestError"
+    missing = await client.post("/v1/chat/completions", json={"model": "gpt-4o-mini"})
+    assert missing.status == 400 and (await missing.json())["error"] == "InvalidRequestError"
+    assert upstream[0].received == []
+
+
+async def test_a_message_that_cannot_be_redacted_is_not_sent(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    response = await client.post("/v1/chat/completions", json=_chat(f"{EMAIL} " * 2000))
+    assert response.status == 413
+    assert upstream[0].received == []
+
+
+async def test_models_are_listed_with_the_vendors_key_only(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    response = await client.get("/v1/models", headers={"Authorization": "Bearer client-secret"})
+    assert response.status == 200
+    assert (await response.json())["data"][0]["id"] == "gpt-4o-mini"
+    assert upstream[0].headers[0]["Authorization"] == "Bearer sk-vendor"

@@ -196,12 +196,13 @@ class PseudonymSettings(BaseModel):
 
 
 #: Secrets that come from the environment (or a ``..._file``), never in clear from the file.
-_SECRETS_NOT_IN_FILE: tuple[tuple[str, str], ...] = (
+_SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("store", "encryption_key"),
     ("store", "previous_encryption_keys"),
     ("pseudonym", "key"),
     ("pseudonym", "previous_keys"),
     ("redaction", "hash_key"),
+    ("vendors", "openai", "api_key"),
 )
 
 
@@ -211,15 +212,18 @@ class _TomlWithoutSecrets(TomlConfigSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
         super().__init__(settings_cls, toml_file=toml_file)
-        for section, key in _SECRETS_NOT_IN_FILE:
-            table = self.toml_data.get(section)
+        for path in _SECRETS_NOT_IN_FILE:
+            *sections, key = path
+            table: object = self.toml_data
+            for section in sections:
+                table = table.get(section) if isinstance(table, dict) else None
             if isinstance(table, dict) and key in table:
-                env = f"CHATGUARD_{section.upper()}__{key.upper()}"
-                instead = f"{env} in the environment"
+                dotted = ".".join(path)
+                instead = f"CHATGUARD_{'__'.join(path).upper()} in the environment"
                 if key in ("encryption_key", "key"):
-                    instead += f" or {section}.{key}_file"
+                    instead += f" or {dotted}_file"
                 raise ConfigurationError(
-                    f"{section}.{key}: a key never goes in the configuration file {toml_file}; "
+                    f"{dotted}: a key never goes in the configuration file {toml_file}; "
                     f"set {instead}"
                 )
 

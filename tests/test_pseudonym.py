@@ -208,6 +208,11 @@ async def test_identity_is_forgotten_when_it_expires(
             "CHATGUARD_PSEUDONYM__PREVIOUS_KEYS",
         ),
         ('[redaction]\nhash_key = "a salt of sixteen bytes"\n', "redaction.hash_key", "ENV"),
+        (
+            '[vendors.openai]\napi_key = "sk-test-not-a-real-key"\n',
+            "vendors.openai.api_key",
+            "CHATGUARD_VENDORS__OPENAI__API_KEY",
+        ),
     ],
 )
 def test_key_in_config_file_is_refused(

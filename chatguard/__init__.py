@@ -28,6 +28,10 @@ _EXPORTS: dict[str, str] = {
     "SubjectNotFoundError": "chatguard.errors",
     "UnknownDestinationError": "chatguard.errors",
     "UnsupportedLanguageError": "chatguard.errors",
+    "VendorUnavailableError": "chatguard.errors",
+    "VendorTimeoutError": "chatguard.errors",
+    "VendorError": "chatguard.errors",
+    "InvalidRequestError": "chatguard.errors",
     # shared types
     "Entity": "chatguard.model",
     "EntityType": "chatguard.model",
@@ -84,6 +88,7 @@ __all__ = [
     "EntityType",
     "IdentityMap",
     "InMemoryVault",
+    "InvalidRequestError",
     "KeyRing",
     "Keys",
     "ManualClock",
@@ -117,6 +122,9 @@ __all__ = [
     "UnsupportedLanguageError",
     "UserPseudonyms",
     "VaultEntry",
+    "VendorError",
+    "VendorTimeoutError",
+    "VendorUnavailableError",
     "__version__",
     "load_keys",
     "load_settings",
@@ -146,6 +154,7 @@ if TYPE_CHECKING:
         ChatguardError,
         ConfigurationError,
         DecryptionError,
+        InvalidRequestError,
         MessageTooLargeError,
         ModelNotInstalledError,
         ReasonRequiredError,
@@ -156,6 +165,9 @@ if TYPE_CHECKING:
         SubjectNotFoundError,
         UnknownDestinationError,
         UnsupportedLanguageError,
+        VendorError,
+        VendorTimeoutError,
+        VendorUnavailableError,
     )
     from chatguard.guard import ChatGuard
     from chatguard.model import Entity, EntityType, RedactedText, RedactionResult, RestoredText

@@ -52,9 +52,10 @@ async def test_web_user_gets_a_session_name_and_the_conversation_is_stored_under
 
 
 async def test_messenger_user_is_recognised_again_in_a_later_conversation(
-    guard: ChatGuard,
+    guard: ChatGuard, clock: ManualClock
 ) -> None:
     first = await guard.start_conversation("messenger", user_id="psid-1234567890")
+    clock.advance(timedelta(hours=2))
     later = await guard.start_conversation("messenger", user_id="psid-1234567890")
     assert first.session != later.session
     assert first.user is not None and first.user == later.user

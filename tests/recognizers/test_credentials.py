@@ -5,11 +5,13 @@ Every key and token here is a made-up value of the right shape, not a live secre
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from chatguard.redact.recognizers.credentials import CredentialRecognizer
+from tests.recognizers.spans import redacted_as
 
 ENTITY = "CREDENTIAL"
 
@@ -28,8 +30,7 @@ def recognised(text: str) -> list[str]:
     return [text[r.start : r.end] for r in results if r.score >= 0.5]
 
 
-def redacted(engine: Any, text: str) -> list[str]:
-    return [text[e.start : e.end] for e in engine.analyze(text) if e.type == ENTITY]
+redacted = partial(redacted_as, ENTITY)
 
 
 @pytest.mark.parametrize(

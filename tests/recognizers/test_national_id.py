@@ -5,24 +5,19 @@ Every number here is made up, with a check digit computed by python-stdnum.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from chatguard.redact.recognizers.national_id import NationalIdRecognizer
+from tests.recognizers.spans import matches, redacted_as
 
 ENTITY = "NATIONAL_ID"
 
 
-def recognised(text: str) -> list[tuple[str, float]]:
-    results = NationalIdRecognizer(supported_language="en").analyze(
-        text, entities=[ENTITY], nlp_artifacts=None
-    )
-    return [(text[r.start : r.end], r.score) for r in results]
-
-
-def redacted(engine: Any, text: str) -> list[str]:
-    return [text[e.start : e.end] for e in engine.analyze(text) if e.type == ENTITY]
+recognised = partial(matches, NationalIdRecognizer(supported_language="en"))
+redacted = partial(redacted_as, ENTITY)
 
 
 @pytest.mark.parametrize(

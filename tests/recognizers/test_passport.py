@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from chatguard.redact.recognizers.passport import PassportRecognizer
+from tests.recognizers.spans import matches, redacted_as
 
 ENTITY = "PASSPORT_NUMBER"
 
 
-def recognised(text: str) -> list[tuple[str, float]]:
-    results = PassportRecognizer(supported_language="en").analyze(
-        text, entities=[ENTITY], nlp_artifacts=None
-    )
-    return [(text[r.start : r.end], r.score) for r in results]
-
-
-def redacted(engine: Any, text: str) -> list[str]:
-    return [text[e.start : e.end] for e in engine.analyze(text) if e.type == ENTITY]
+recognised = partial(matches, PassportRecognizer(supported_language="en"))
+redacted = partial(redacted_as, ENTITY)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Outbound clients: one interface per kind of vendor, one file per vendor."""

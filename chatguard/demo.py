@@ -13,7 +13,7 @@ import time
 from typing import Final, TextIO
 
 from chatguard.redact.redactor import Redactor
-from chatguard.redact.restore import find_placeholders
+from chatguard.vendors.demo import demo_bot
 
 #: (conversation, what the user types); synthetic people and values only.
 SCRIPT: Final[tuple[tuple[str, str], ...]] = (
@@ -28,26 +28,6 @@ SCRIPT: Final[tuple[tuple[str, str], ...]] = (
     ("web-fr", "Bonjour, je m'appelle Camille Dubois, né le 03/04/1988, siège 23A."),
     ("web-es", "Hola, me llamo Lucía Romero, mi tarjeta 4111 1111 1111 1111 fue rechazada."),
 )
-
-#: The demo bot's phrases per language: (thanks, "I noted", "how can I help?").
-_PHRASES: Final[dict[str, tuple[str, str, str]]] = {
-    "en": ("Thank you", "I noted", "How can I help?"),
-    "de": ("Danke", "Ich habe notiert:", "Wie kann ich helfen?"),
-    "pt": ("Obrigado", "Registei", "Como posso ajudar?"),
-    "it": ("Grazie", "Ho annotato", "Come posso aiutarla?"),
-    "fr": ("Merci", "J'ai noté", "Comment puis-je vous aider ?"),
-    "es": ("Gracias", "He anotado", "¿En qué puedo ayudarle?"),
-}
-
-
-def demo_bot(redacted: str, language: str) -> str:
-    """A stand-in NLP vendor: it answers with the placeholders it received."""
-    thanks, noted, help_offer = _PHRASES.get(language, _PHRASES["en"])
-    placeholders = sorted(find_placeholders(redacted))
-    people = [p for p in placeholders if p.startswith("<PERSON_")]
-    others = [p for p in placeholders if not p.startswith("<PERSON_")]
-    greeting = f"{thanks} {people[0]}." if people else f"{thanks}."
-    return f"{greeting} {noted} {', '.join(others)}." if others else f"{greeting} {help_offer}"
 
 
 async def run_demo(out: TextIO, width: int | None = None) -> int:

@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -257,12 +257,43 @@ class OpenAISettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0, description="Seconds a vendor call may take.")
 
 
+class CognigySettings(BaseModel):
+    """A Cognigy.AI REST endpoint that web chat turns are forwarded to (``bot = "cognigy"``)."""
+
+    model_config = {"extra": "forbid"}
+
+    endpoint_url: str | None = Field(
+        default=None,
+        description="The REST endpoint's full URL, e.g. https://endpoint-trial.cognigy.ai/<token>.",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
+
+
 class VendorsSettings(BaseModel):
     """The vendors chatguard forwards redacted messages to."""
 
     model_config = {"extra": "forbid"}
 
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    cognigy: CognigySettings = Field(default_factory=CognigySettings)
+
+
+class WebChannelSettings(BaseModel):
+    """The web chat channel (``/chat/...``)."""
+
+    model_config = {"extra": "forbid"}
+
+    bot: Literal["cognigy", "demo"] = Field(
+        default="demo", description="The bot vendor web chat turns go to."
+    )
+
+
+class ChannelsSettings(BaseModel):
+    """The inbound channels."""
+
+    model_config = {"extra": "forbid"}
+
+    web: WebChannelSettings = Field(default_factory=WebChannelSettings)
 
 
 class Settings(BaseSettings):
@@ -279,6 +310,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     pseudonym: PseudonymSettings = Field(default_factory=PseudonymSettings)
     vendors: VendorsSettings = Field(default_factory=VendorsSettings)
+    channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
 
     @field_validator("policy")

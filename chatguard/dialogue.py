@@ -1,0 +1,151 @@
+"""Dialogue: one user turn through chatguard to a bot vendor and back.
+
+Promises:
+
+* What the bot vendor receives is redacted by the ``nlp`` policy: the text, and
+  every string leaf (not the keys) of the structured ``data`` (quick-reply payloads,
+  postbacks). The user's message is stored (redacted) before the vendor is called.
+* Every output the bot gives is stored redacted and shown to the user restored: its
+  text and its quick replies.
+* When the vendor fails (unreachable, too slow, error status), nothing the user sent
+  is lost (it is already stored) and the user gets one short message in their
+  language saying so; the failure is counted in ``vendor_errors``. Redaction or store
+  failures are not caught: then nothing was forwarded and the caller reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
+from chatguard.guard import ChatGuard
+from chatguard.model import RedactedText
+from chatguard.server.metrics import ServiceMetrics
+from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
+
+#: What the bot vendor's destination policy is called.
+DESTINATION: Final = "nlp"
+
+#: What the user sees when the bot vendor fails, per language (English otherwise).
+VENDOR_DOWN: Final[dict[str, str]] = {
+    "en": (
+        "Sorry, the assistant is not available right now. "
+        "Your message was saved; please try again in a moment."
+    ),
+    "de": (
+        "Der Assistent ist gerade leider nicht erreichbar. "
+        "Ihre Nachricht wurde gespeichert; bitte versuchen Sie es gleich noch einmal."
+    ),
+    "pt": (
+        "Lamentamos, o assistente não está disponível neste momento. "
+        "A sua mensagem foi guardada; tente novamente daqui a pouco."
+    ),
+    "it": (
+        "Spiacenti, l'assistente non è disponibile al momento. "
+        "Il suo messaggio è stato salvato; riprovi tra poco."
+    ),
+    "fr": (
+        "Désolé, l'assistant n'est pas disponible pour le moment. "
+        "Votre message a été enregistré ; veuillez réessayer dans un instant."
+    ),
+    "es": (
+        "Lo sentimos, el asistente no está disponible en este momento. "
+        "Su mensaje se ha guardado; inténtelo de nuevo en un momento."
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ShownOutput:
+    """One bot output as the user sees it: values restored; ``handover`` asks for a human."""
+
+    text: str | None
+    quick_replies: tuple[str, ...] = ()
+    handover: bool = False
+
+
+class Dialogue:
+    """Turns of one channel's users with one bot vendor, through ``guard``."""
+
+    def __init__(
+        self, guard: ChatGuard, bot: BotVendor, metrics: ServiceMetrics | None = None
+    ) -> None:
+        self.guard = guard
+        self.bot = bot
+        self.metrics = metrics
+
+    async def user_turn(
+        self, session: str, text: str, data: dict[str, Any] | None = None
+    ) -> list[ShownOutput]:
+        """Send what the user typed (and structured ``data``) to the bot, redacted;
+        return the bot's outputs restored for the user (see the module's promises)."""
+        guard = self.guard
+        conversation = await guard.conversation(session)
+        result = await guard.user_message(session, text, destination=DESTINATION)
+        self._count_entities([entity.type for entity in result.entities])
+
+        async def redact(leaf: str) -> str:
+            redacted = await guard.redactor.redact(
+                leaf, conversation=session, lang=result.language, destination=DESTINATION
+            )
+            self._count_entities([entity.type for entity in redacted.entities])
+            return redacted.text
+
+        redacted_data = await map_strings(data or {}, redact)
+        turn = BotTurn(
+            session=session,
+            user=conversation.user,
+            text=RedactedText(result.text),
+            language=result.language,
+            data=redacted_data,
+        )
+        try:
+            outputs = await self._converse(turn)
+        except VendorError as error:
+            if self.metrics is not None:
+                self.metrics.vendor_errors.labels(vendor=self.bot.name, kind=_kind(error)).inc()
+            return [ShownOutput(VENDOR_DOWN.get(result.language, VENDOR_DOWN["en"]))]
+
+        shown = []
+        for output in outputs:
+            restored = await guard.reply(session, output.text) if output.text else None
+            replies = tuple(
+                [
+                    await guard.redactor.restore(reply, conversation=session)
+                    for reply in output.quick_replies
+                ]
+            )
+            shown.append(ShownOutput(restored, replies, output.handover))
+        return shown
+
+    async def _converse(self, turn: BotTurn) -> list[BotOutput]:
+        if self.metrics is None:
+            return await self.bot.converse(turn)
+        with self.metrics.latency.labels(stage="vendor").time():
+            return await self.bot.converse(turn)
+
+    def _count_entities(self, types: list[str]) -> None:
+        if self.metrics is not None:
+            for entity_type in types:
+                self.metrics.entities_redacted.labels(entity_type=entity_type).inc()
+
+
+def _kind(error: VendorError) -> str:
+    if isinstance(error, VendorTimeoutError):
+        return "timeout"
+    if isinstance(error, VendorUnavailableError):
+        return "unreachable"
+    return "error"
+
+
+async def map_strings(value: Any, change: Callable[[str], Awaitable[str]]) -> Any:
+    """``value`` with every string leaf (not the keys) replaced by ``change(leaf)``."""
+    if isinstance(value, str):
+        return await change(value)
+    if isinstance(value, list):
+        return [await map_strings(item, change) for item in value]
+    if isinstance(value, dict):
+        return {key: await map_strings(item, change) for key, item in value.items()}
+    return value

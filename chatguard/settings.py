@@ -203,6 +203,7 @@ _SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("pseudonym", "previous_keys"),
     ("redaction", "hash_key"),
     ("vendors", "openai", "api_key"),
+    ("admin", "token"),
 )
 
 
@@ -296,6 +297,17 @@ class ChannelsSettings(BaseModel):
     web: WebChannelSettings = Field(default_factory=WebChannelSettings)
 
 
+class AdminSettings(BaseModel):
+    """The admin API under ``/admin/``: disabled (503) until a bearer token is set."""
+
+    model_config = {"extra": "forbid"}
+
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the admin API; from the environment, never the file.",
+    )
+
+
 class Settings(BaseSettings):
     """The single source of chatguard's configuration."""
 
@@ -311,6 +323,7 @@ class Settings(BaseSettings):
     pseudonym: PseudonymSettings = Field(default_factory=PseudonymSettings)
     vendors: VendorsSettings = Field(default_factory=VendorsSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
 
     @field_validator("policy")

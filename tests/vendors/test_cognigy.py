@@ -29,9 +29,9 @@ async def endpoint() -> AsyncIterator[tuple[CognigyEndpoint, str]]:
         yield fake, str(server.make_url("/endpoint-token"))
 
 
-async def _converse(url: str, turn: BotTurn = TURN, timeout: float = 5) -> list[object]:
+async def _converse(url: str, turn: BotTurn = TURN, seconds: float = 5) -> list[object]:
     async with aiohttp.ClientSession() as http:
-        bot = CognigyBot(CognigySettings(endpoint_url=url, timeout=timeout), http, backoff=0.01)
+        bot = CognigyBot(CognigySettings(endpoint_url=url, timeout=seconds), http, backoff=0.01)
         return list(await bot.converse(turn))
 
 
@@ -109,7 +109,7 @@ async def test_a_slow_endpoint_times_out(endpoint: tuple[CognigyEndpoint, str]) 
     fake, url = endpoint
     fake.delay = 1.0
     with pytest.raises(VendorTimeoutError):
-        await _converse(url, timeout=0.2)
+        await _converse(url, seconds=0.2)
     assert len(fake.received) == 1  # a sent turn is never repeated
 
 

@@ -1,0 +1,228 @@
+"""The admin API under ``/admin/``: the person's rights and quality samples, for operators.
+
+Promises:
+
+* Never open by default: while ``admin.token`` (``CHATGUARD_ADMIN__TOKEN``) is not
+  set, every admin route answers 503. With a token, every route but the OpenAPI
+  document needs ``Authorization: Bearer <token>``, compared in constant time; a
+  missing or wrong token answers 401 with ``WWW-Authenticate: Bearer`` and does
+  nothing else.
+* ``GET /admin/openapi.json`` is the API's description (``admin_openapi.json``, the
+  one source, shipped in the package). It holds no data, so it is served without a
+  token, also while the API is disabled.
+* Identities travel in request bodies (``POST``), never in URLs, so that they do not
+  reach access logs; the only path parameter is a session pseudonym.
+* Responses hold what the rights operations return and nothing more; every rights
+  operation is audited by :class:`~chatguard.subject.SubjectRights` itself. Admin
+  responses are marked ``Cache-Control: no-store``.
+* Malformed requests answer 400 (:class:`~chatguard.errors.InvalidRequestError`),
+  unknown subjects 404; no error message quotes a value from the request.
+
+Consent withdrawal (``POST /admin/consents/withdraw``) belongs to issue 5 and is not
+served yet.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Final
+
+from aiohttp import web
+
+from chatguard.errors import InvalidRequestError
+from chatguard.server.app import GUARD, SETTINGS, Handler
+from chatguard.store.records import Sample
+from chatguard.subject import event_to_json
+
+logger = logging.getLogger(__name__)
+
+PREFIX: Final = "/admin"
+DISABLED_MESSAGE: Final = "admin API disabled: set CHATGUARD_ADMIN__TOKEN"
+_REALM: Final = 'Bearer realm="chatguard-admin"'
+_OPENAPI_FILE: Final = "admin_openapi.json"
+_NDJSON: Final = "application/x-ndjson"
+
+JSONObject = dict[str, Any]
+
+
+def setup_admin(app: web.Application) -> None:
+    """Mount the admin API at ``/admin/`` on ``app``, behind its bearer token."""
+    admin = web.Application(middlewares=[bearer_token_required])
+    admin.on_response_prepare.append(_no_store)
+    admin.router.add_get("/openapi.json", openapi, name="openapi")
+    admin.router.add_post("/subjects/export", export_subject)
+    admin.router.add_post("/subjects/erase", erase_subject)
+    admin.router.add_post("/transcripts/show", show_transcript)
+    admin.router.add_get("/samples", list_samples)
+    admin.router.add_delete("/samples/{session}", delete_sample)
+    admin.router.add_post("/analytics/export", export_analytics)
+    app.add_subapp(PREFIX, admin)
+
+
+# --- access --------------------------------------------------------------------------
+
+
+@web.middleware
+async def bearer_token_required(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """503 while no token is configured; 401 unless the request carries the token."""
+    if request.match_info.handler is openapi:
+        return await handler(request)
+    configured = request.config_dict[SETTINGS].admin.token
+    if configured is None:
+        return web.json_response(
+            {"error": "AdminDisabled", "message": DISABLED_MESSAGE}, status=503
+        )
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    expected = configured.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        logger.warning("admin API refused a request without a valid bearer token")
+        return web.json_response(
+            {"error": "Unauthorized", "message": "a valid admin bearer token is required"},
+            status=401,
+            headers={"WWW-Authenticate": _REALM},
+        )
+    return await handler(request)
+
+
+async def _no_store(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
+# --- the person's rights -------------------------------------------------------------
+
+
+async def export_subject(request: web.Request) -> web.Response:
+    """Everything held about the subject named in the body, as the export document."""
+    subject = _subject(await _json_object(request))
+    document = await request.config_dict[GUARD].rights.export(**subject)
+    return web.json_response(document)
+
+
+async def erase_subject(request: web.Request) -> web.Response:
+    """Erase the subject named in the body; answer ``{"erased": {kind: count}}``."""
+    subject = _subject(await _json_object(request))
+    counts = await request.config_dict[GUARD].rights.erase(**subject)
+    return web.json_response({"erased": {str(kind): count for kind, count in counts.items()}})
+
+
+async def show_transcript(request: web.Request) -> web.Response:
+    """One conversation's redacted transcript, only with a reason (400 without one)."""
+    body = await _json_object(request)
+    _only_fields(body, {"session", "reason", "actor"})
+    session = _text(body, "session")
+    reason = _optional_text(body, "reason") or ""
+    actor = _optional_text(body, "actor")
+    events = await request.config_dict[GUARD].rights.transcript_show(session, reason, actor)
+    return web.json_response({"events": [event_to_json(event) for event in events]})
+
+
+async def export_analytics(request: web.Request) -> web.StreamResponse:
+    """The anonymised events of ``[since, until)``, one JSON object per line (NDJSON)."""
+    body = await _json_object(request)
+    _only_fields(body, {"since", "until"})
+    since, until = _moment(body, "since"), _moment(body, "until")
+    if until <= since:
+        raise InvalidRequestError("until must be later than since")
+    rows = await request.config_dict[GUARD].rights.analytics_export(since, until)
+    response = web.StreamResponse(headers={"Content-Type": f"{_NDJSON}; charset=utf-8"})
+    await response.prepare(request)
+    for row in rows:
+        await response.write((json.dumps(row, ensure_ascii=False) + "\n").encode())
+    await response.write_eof()
+    return response
+
+
+# --- quality samples -----------------------------------------------------------------
+
+
+async def list_samples(request: web.Request) -> web.Response:
+    """The conversations currently sampled for quality review (references only)."""
+    samples = await request.config_dict[GUARD].store.samples()
+    return web.json_response({"samples": [_sample_to_json(sample) for sample in samples]})
+
+
+async def delete_sample(request: web.Request) -> web.Response:
+    """Take a conversation out of the quality sample; answer whether it was in it."""
+    deleted = await request.config_dict[GUARD].store.delete_sample(request.match_info["session"])
+    return web.json_response({"deleted": deleted})
+
+
+def _sample_to_json(sample: Sample) -> JSONObject:
+    return {
+        "session": sample.session,
+        "sampled_at": sample.sampled_at.isoformat(),
+        "expires_at": sample.expires_at.isoformat(),
+    }
+
+
+# --- the API's description -----------------------------------------------------------
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of the admin API; it holds no data."""
+    return web.Response(body=openapi_document(), content_type="application/json")
+
+
+@cache
+def openapi_document() -> bytes:
+    """The shipped OpenAPI document, read once (it is validated JSON)."""
+    raw = resources.files("chatguard.server").joinpath(_OPENAPI_FILE).read_bytes()
+    json.loads(raw)  # a broken file fails at the first request, not silently
+    return raw
+
+
+# --- request bodies ------------------------------------------------------------------
+
+
+async def _json_object(request: web.Request) -> JSONObject:
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        raise InvalidRequestError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    return body
+
+
+def _only_fields(body: JSONObject, allowed: set[str]) -> None:
+    if not set(body) <= allowed:
+        raise InvalidRequestError(f"unexpected fields; allowed: {', '.join(sorted(allowed))}")
+
+
+def _subject(body: JSONObject) -> dict[str, str]:
+    """The subject's name: ``channel`` and ``user_id``, or ``session`` alone."""
+    _only_fields(body, {"channel", "user_id", "session"})
+    if set(body) == {"session"}:
+        return {"session": _text(body, "session")}
+    if set(body) == {"channel", "user_id"}:
+        return {"channel": _text(body, "channel"), "user_id": _text(body, "user_id")}
+    raise InvalidRequestError('name the subject by "channel" and "user_id", or by "session"')
+
+
+def _text(body: JSONObject, name: str) -> str:
+    value = _optional_text(body, name)
+    if not value:
+        raise InvalidRequestError(f"{name} must be a non-empty string")
+    return value
+
+
+def _optional_text(body: JSONObject, name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string")
+    return value
+
+
+def _moment(body: JSONObject, name: str) -> datetime:
+    """An ISO 8601 date or datetime; UTC when it names no zone."""
+    text = _text(body, name)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError(f"{name} must be an ISO 8601 date or datetime") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -56,9 +56,7 @@ async def _client(guard: ChatGuard, settings: Settings) -> Client:
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def client(
-    guard: ChatGuard, cognigy: tuple[CognigyEndpoint, str]
-) -> AsyncIterator[Client]:
+async def client(guard: ChatGuard, cognigy: tuple[CognigyEndpoint, str]) -> AsyncIterator[Client]:
     settings = Settings(
         channels={"web": {"bot": "cognigy"}},
         vendors={"cognigy": {"endpoint_url": cognigy[1], "timeout": 2}},

@@ -85,6 +85,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.channels.openai import setup_openai  # the channel imports this module's keys
 
     setup_openai(app)
+    from chatguard.server.admin import setup_admin  # imports this module's keys too
+
+    setup_admin(app)
     from chatguard.channels.web import setup_web  # idem
 
     setup_web(app)

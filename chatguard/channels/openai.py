@@ -26,13 +26,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
 
+from chatguard.dialogue import map_strings
 from chatguard.errors import (
     InvalidRequestError,
     VendorError,
@@ -235,7 +236,7 @@ class _Redaction:
             parsed = json.loads(arguments)
         except ValueError:
             return {**function, "arguments": await self.text(arguments, store=False)}
-        redacted = await _map_strings(parsed, lambda leaf: self.text(leaf, store=False))
+        redacted = await map_strings(parsed, lambda leaf: self.text(leaf, store=False))
         return {**function, "arguments": json.dumps(redacted, ensure_ascii=False)}
 
     async def text(self, text: str, *, store: bool) -> str:
@@ -249,17 +250,6 @@ class _Redaction:
         for entity in result.entities:
             self.metrics.entities_redacted.labels(entity_type=entity.type).inc()
         return result.text
-
-
-async def _map_strings(value: JSONValue, change: Callable[[str], Awaitable[str]]) -> JSONValue:
-    """``value`` with every string leaf (not the keys) replaced by ``change(leaf)``."""
-    if isinstance(value, str):
-        return await change(value)
-    if isinstance(value, list):
-        return [await _map_strings(item, change) for item in value]
-    if isinstance(value, dict):
-        return {key: await _map_strings(item, change) for key, item in value.items()}
-    return value
 
 
 # --- the vendor --------------------------------------------------------------------------
@@ -350,7 +340,7 @@ async def _restore_arguments(guard: ChatGuard, session: str, function: dict[str,
     except ValueError:
         function["arguments"] = await restore(arguments)
         return
-    function["arguments"] = json.dumps(await _map_strings(parsed, restore), ensure_ascii=False)
+    function["arguments"] = json.dumps(await map_strings(parsed, restore), ensure_ascii=False)
 
 
 @dataclass

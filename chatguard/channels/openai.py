@@ -44,6 +44,7 @@ from chatguard.guard import ChatGuard
 from chatguard.model import RedactionResult
 from chatguard.redact.restore import StreamRestorer
 from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.bodies import json_object
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import OpenAISettings
 from chatguard.store.records import Conversation
@@ -96,7 +97,7 @@ async def models(request: web.Request) -> web.Response:
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Redact the chat, forward it to the vendor, and answer the vendor's reply restored."""
-    body = await _json_object(request)
+    body = await json_object(request)
     messages = _messages(body)
     vendor = _vendor(request)
     guard = request.app[GUARD]
@@ -145,17 +146,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 # --- the request -------------------------------------------------------------------------
-
-
-async def _json_object(request: web.Request) -> dict[str, JSONValue]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidRequestError("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the request body must be a JSON object")
-    return body
 
 
 def _messages(body: Mapping[str, JSONValue]) -> list[dict[str, JSONValue]]:

@@ -22,7 +22,6 @@ localized output saying so, the user's message being stored.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
@@ -34,6 +33,7 @@ from chatguard.dialogue import Dialogue, ShownOutput
 from chatguard.errors import ChatguardError, InvalidRequestError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
 from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.bodies import json_object, parse_json_object
 from chatguard.store.records import Conversation
 from chatguard.vendors.base import BotVendor
 from chatguard.vendors.cognigy import CognigyBot
@@ -74,7 +74,7 @@ async def _dialogue(app: web.Application) -> AsyncIterator[None]:
 
 async def create_session(request: web.Request) -> web.Response:
     """Start a web conversation; answer its session pseudonym."""
-    body = await _json_object(request, allow_empty=True)
+    body = await json_object(request, allow_empty=True)
     user_id = body.get("user_id")
     if user_id is not None and (not isinstance(user_id, str) or not user_id):
         raise InvalidRequestError("user_id must be a non-empty string")
@@ -84,7 +84,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def post_message(request: web.Request) -> web.Response:
     """One user message to the bot; the bot's outputs, restored."""
-    body = await _json_object(request)
+    body = await json_object(request)
     session = await _session(request.app[GUARD], body.get("session"))
     outputs = await _turn(request.app, session.session, body)
     return web.json_response({"outputs": [_output(output) for output in outputs]})
@@ -118,7 +118,7 @@ async def get_messages(request: web.Request) -> web.Response:
 
 async def post_feedback(request: web.Request) -> web.Response:
     """Store a thumbs-up (``positive: true``) or thumbs-down."""
-    body = await _json_object(request)
+    body = await json_object(request)
     guard = request.app[GUARD]
     conversation = await _session(guard, body.get("session"))
     positive = body.get("positive")
@@ -139,7 +139,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         if message.type != aiohttp.WSMsgType.TEXT:
             continue
         try:
-            body = _parse(message.data)
+            body = parse_json_object(message.data)
             if body.get("type") != "message":
                 raise InvalidRequestError('type must be "message"')
             outputs = await _turn(request.app, conversation.session, body)
@@ -184,20 +184,3 @@ async def _session(guard: ChatGuard, session: object) -> Conversation:
     if conversation.channel != CHANNEL:
         raise SubjectNotFoundError("no conversation under that session pseudonym")
     return conversation
-
-
-async def _json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, Any]:
-    raw = await request.read()
-    if allow_empty and not raw.strip():
-        return {}
-    return _parse(raw)
-
-
-def _parse(raw: str | bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidRequestError("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the request body must be a JSON object")
-    return body

@@ -36,6 +36,7 @@ from aiohttp import web
 
 from chatguard.errors import InvalidRequestError
 from chatguard.server.app import GUARD, SETTINGS, Handler
+from chatguard.server.bodies import json_object
 from chatguard.store.records import Sample
 from chatguard.subject import event_to_json
 
@@ -98,21 +99,21 @@ async def _no_store(request: web.Request, response: web.StreamResponse) -> None:
 
 async def export_subject(request: web.Request) -> web.Response:
     """Everything held about the subject named in the body, as the export document."""
-    subject = _subject(await _json_object(request))
+    subject = _subject(await json_object(request))
     document = await request.config_dict[GUARD].rights.export(**subject)
     return web.json_response(document)
 
 
 async def erase_subject(request: web.Request) -> web.Response:
     """Erase the subject named in the body; answer ``{"erased": {kind: count}}``."""
-    subject = _subject(await _json_object(request))
+    subject = _subject(await json_object(request))
     counts = await request.config_dict[GUARD].rights.erase(**subject)
     return web.json_response({"erased": {str(kind): count for kind, count in counts.items()}})
 
 
 async def show_transcript(request: web.Request) -> web.Response:
     """One conversation's redacted transcript, only with a reason (400 without one)."""
-    body = await _json_object(request)
+    body = await json_object(request)
     _only_fields(body, {"session", "reason", "actor"})
     session = _text(body, "session")
     reason = _optional_text(body, "reason") or ""
@@ -123,7 +124,7 @@ async def show_transcript(request: web.Request) -> web.Response:
 
 async def export_analytics(request: web.Request) -> web.StreamResponse:
     """The anonymised events of ``[since, until)``, one JSON object per line (NDJSON)."""
-    body = await _json_object(request)
+    body = await json_object(request)
     _only_fields(body, {"since", "until"})
     since, until = _moment(body, "since"), _moment(body, "until")
     if until <= since:
@@ -177,16 +178,6 @@ def openapi_document() -> bytes:
 
 
 # --- request bodies ------------------------------------------------------------------
-
-
-async def _json_object(request: web.Request) -> JSONObject:
-    try:
-        body = json.loads(await request.read())
-    except ValueError:
-        raise InvalidRequestError("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the request body must be a JSON object")
-    return body
 
 
 def _only_fields(body: JSONObject, allowed: set[str]) -> None:

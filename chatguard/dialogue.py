@@ -81,24 +81,41 @@ class Dialogue:
     ) -> list[ShownOutput]:
         """Send what the user typed (and structured ``data``) to the bot, redacted;
         return the bot's outputs restored for the user (see the module's promises)."""
+        result = await self.guard.user_message(session, text, destination=DESTINATION)
+        self._count_entities([entity.type for entity in result.entities])
+        return await self.answer_stored_turn(session, result.text, result.language, data)
+
+    async def answer_stored_turn(
+        self,
+        session: str,
+        redacted: RedactedText | str,
+        language: str,
+        data: dict[str, Any] | None = None,
+    ) -> list[ShownOutput]:
+        """The second half of :meth:`user_turn`, for a user message already stored.
+
+        ``redacted`` is the message as the ``nlp`` policy lets the bot see it (what
+        ``guard.user_message`` returned), ``language`` its language; ``data`` is
+        still raw: every string leaf is redacted here before the bot sees it. The
+        same promises hold: outputs stored redacted and returned restored, a vendor
+        failure answered with the localized message.
+        """
         guard = self.guard
         conversation = await guard.conversation(session)
-        result = await guard.user_message(session, text, destination=DESTINATION)
-        self._count_entities([entity.type for entity in result.entities])
 
         async def redact(leaf: str) -> str:
-            redacted = await guard.redactor.redact(
-                leaf, conversation=session, lang=result.language, destination=DESTINATION
+            result = await guard.redactor.redact(
+                leaf, conversation=session, lang=language, destination=DESTINATION
             )
-            self._count_entities([entity.type for entity in redacted.entities])
-            return redacted.text
+            self._count_entities([entity.type for entity in result.entities])
+            return result.text
 
         redacted_data = await map_strings(data or {}, redact)
         turn = BotTurn(
             session=session,
             user=conversation.user,
-            text=RedactedText(result.text),
-            language=result.language,
+            text=RedactedText(redacted),
+            language=language,
             data=redacted_data,
         )
         try:
@@ -106,7 +123,7 @@ class Dialogue:
         except VendorError as error:
             if self.metrics is not None:
                 self.metrics.vendor_errors.labels(vendor=self.bot.name, kind=_kind(error)).inc()
-            return [ShownOutput(VENDOR_DOWN.get(result.language, VENDOR_DOWN["en"]))]
+            return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
 
         shown = []
         for output in outputs:

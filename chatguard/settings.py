@@ -203,6 +203,9 @@ _SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("pseudonym", "previous_keys"),
     ("redaction", "hash_key"),
     ("vendors", "openai", "api_key"),
+    ("channels", "messenger", "app_secret"),
+    ("channels", "messenger", "verify_token"),
+    ("channels", "messenger", "page_token"),
     ("admin", "token"),
 )
 
@@ -289,12 +292,42 @@ class WebChannelSettings(BaseModel):
     )
 
 
+class MessengerSettings(BaseModel):
+    """The Facebook Messenger channel (``/webhooks/messenger``): unusable (403) until
+    the app secret and verify token are set."""
+
+    model_config = {"extra": "forbid"}
+
+    app_secret: SecretStr | None = Field(
+        default=None, description="Signs webhook bodies (X-Hub-Signature-256); environment only."
+    )
+    verify_token: SecretStr | None = Field(
+        default=None, description="Answers the webhook verification; environment only."
+    )
+    page_token: SecretStr | None = Field(
+        default=None, description="The page access token of the Send API; environment only."
+    )
+    graph_base_url: str = Field(
+        default="https://graph.facebook.com", description="The Graph API (tests: a local one)."
+    )
+    graph_version: str = Field(default="v21.0", description="The Graph API version.")
+    bot: Literal["cognigy", "demo"] = Field(
+        default="demo", description="The bot vendor Messenger turns go to."
+    )
+    session_idle: Duration = Field(
+        default=timedelta(minutes=30),
+        description="A user's conversation continues while their last activity is this recent.",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds one Send API call may take.")
+
+
 class ChannelsSettings(BaseModel):
     """The inbound channels."""
 
     model_config = {"extra": "forbid"}
 
     web: WebChannelSettings = Field(default_factory=WebChannelSettings)
+    messenger: MessengerSettings = Field(default_factory=MessengerSettings)
 
 
 class AdminSettings(BaseModel):

@@ -91,6 +91,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.channels.web import setup_web  # idem
 
     setup_web(app)
+    from chatguard.channels.messenger import setup_messenger  # idem
+
+    setup_messenger(app)
     return app
 
 

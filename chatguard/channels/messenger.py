@@ -1,0 +1,579 @@
+"""The Facebook Messenger channel: Meta's webhook in, the Send API out (``docs/messenger.md``).
+
+Routes:
+
+* ``GET /webhooks/messenger``: the verification handshake. ``hub.mode=subscribe``
+  with ``hub.verify_token`` equal (constant time) to ``channels.messenger.verify_token``
+  is answered ``hub.challenge`` as text; anything else 403.
+* ``POST /webhooks/messenger``: Meta's events.
+
+Promises:
+
+* ``X-Hub-Signature-256`` (``sha256=`` and the lowercase hex HMAC-SHA256 of the raw
+  body keyed with the app secret) is checked in constant time before anything is
+  parsed; missing, malformed or wrong (or no app secret configured) is 403, and
+  nothing is stored or forwarded.
+* Every ``entry[].messaging[]`` item is read: text messages, quick replies, postbacks
+  and referrals become user turns; echoes (``message.is_echo``), optins, delivery and
+  read receipts are dropped (nothing recorded). A message already seen (``mid``) is
+  dropped: see :class:`SeenMessages`.
+* Each turn's message is stored (redacted) in the user's conversation before 200 is
+  answered; then the bot is called and its outputs are sent through the Send API,
+  asynchronously, in tasks the application owns (awaited for a bounded time at
+  shutdown, then cancelled). A turn stored but never answered (the process died) is
+  answered at the next start-up by :meth:`MessengerChannel.resume_pending`.
+* The PSID is never sent to a vendor, logged or put in a metric: the bot sees the
+  user pseudonym and the session pseudonym; quick-reply and postback payloads (a
+  ``user_email`` / ``user_phone_number`` quick reply holds the real address or
+  number) are redacted like the text.
+* A Messenger user has one conversation per session: reused while their last
+  activity is within ``session_idle``, else a new one, under the same user pseudonym.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+
+from chatguard.dialogue import DESTINATION, Dialogue, ShownOutput
+from chatguard.errors import SubjectNotFoundError, VendorError, VendorTimeoutError
+from chatguard.guard import ChatGuard
+from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.bodies import parse_json_object
+from chatguard.server.metrics import ServiceMetrics
+from chatguard.settings import MessengerSettings
+from chatguard.store.records import (
+    Author,
+    Conversation,
+    Direction,
+    EventKind,
+    TranscriptEvent,
+)
+from chatguard.vendors.base import BotVendor
+from chatguard.vendors.cognigy import CognigyBot
+from chatguard.vendors.demo import DemoBot
+
+logger = logging.getLogger(__name__)
+
+CHANNEL: Final = "messenger"
+VENDOR: Final = "messenger"
+SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
+
+#: After this, an agent's reply needs the ``HUMAN_AGENT`` message tag.
+STANDARD_WINDOW: Final = timedelta(hours=24)
+#: A stored, unanswered turn older than this is not answered at start-up any more.
+RESUME_WINDOW: Final = timedelta(hours=1)
+#: Messenger's limits: quick replies per message and characters per quick-reply title.
+MAX_QUICK_REPLIES: Final = 13
+MAX_TITLE_CHARS: Final = 20
+
+
+def setup_messenger(app: web.Application) -> None:
+    """Register the webhook routes and the channel's lifetime (HTTP client, bot, tasks)."""
+    app.cleanup_ctx.append(_channel_context)
+    app.router.add_get("/webhooks/messenger", verify)
+    app.router.add_post("/webhooks/messenger", receive)
+
+
+# --- what Meta sends ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboundTurn:
+    """One thing a Messenger user did that the bot answers. Holds raw personal data:
+    kept in memory only, never logged."""
+
+    psid: str
+    mid: str | None
+    timestamp: datetime | None
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def signature_is_valid(raw: bytes, header: str | None, app_secret: str) -> bool:
+    """Whether ``header`` is ``sha256=`` and the hex HMAC-SHA256 of ``raw`` under
+    ``app_secret``, compared in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.removeprefix("sha256=").encode())
+
+
+def parse_turns(body: dict[str, Any]) -> list[InboundTurn]:
+    """The user turns in a webhook body, in order; echoes, optins, receipts and
+    anything malformed are left out (and never raise)."""
+    turns: list[InboundTurn] = []
+    if body.get("object") != "page":
+        return turns
+    for entry in _dicts(body.get("entry")):
+        for item in _dicts(entry.get("messaging")):
+            turn = _turn(item)
+            if turn is not None:
+                turns.append(turn)
+    return turns
+
+
+def _turn(item: dict[str, Any]) -> InboundTurn | None:
+    sender = item.get("sender")
+    psid = sender.get("id") if isinstance(sender, dict) else None
+    if not isinstance(psid, str) or not psid:
+        return None
+    timestamp = _timestamp(item.get("timestamp"))
+    message = item.get("message")
+    postback = item.get("postback")
+    referral = item.get("referral")
+    data: dict[str, Any] = {}
+    if isinstance(referral, dict):
+        data["referral"] = _referral(referral)
+    if isinstance(message, dict):
+        if message.get("is_echo"):
+            return None
+        mid = message.get("mid") if isinstance(message.get("mid"), str) else None
+        text = _string(message.get("text"))
+        quick_reply = message.get("quick_reply")
+        if isinstance(quick_reply, dict) and isinstance(quick_reply.get("payload"), str):
+            data["quick_reply"] = {"payload": quick_reply["payload"]}
+        attachments = [
+            {"type": attachment.get("type")}
+            for attachment in _dicts(message.get("attachments"))
+            if isinstance(attachment.get("type"), str)
+        ]
+        if attachments:
+            data["attachments"] = attachments  # the types only: URLs point at the content
+        if not text and not data:
+            return None
+        return InboundTurn(psid, mid, timestamp, text, data)
+    if isinstance(postback, dict):
+        mid = postback.get("mid") if isinstance(postback.get("mid"), str) else None
+        title = _string(postback.get("title"))
+        payload = postback.get("payload")
+        data["postback"] = {"payload": payload if isinstance(payload, str) else ""}
+        if isinstance(postback.get("referral"), dict):
+            data["referral"] = _referral(postback["referral"])
+        return InboundTurn(psid, mid, timestamp, title, data)
+    if "referral" in data:
+        return InboundTurn(psid, None, timestamp, "", data)
+    return None  # optin (consent is recorded by the consent ledger), delivery, read, ...
+
+
+def _string(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _referral(referral: dict[str, Any]) -> dict[str, str]:
+    return {key: str(referral[key]) for key in ("ref", "source", "type") if key in referral}
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _dicts(value: object) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+# --- what goes back -----------------------------------------------------------------------
+
+
+def messaging_type(
+    author: Author, last_user_message: datetime | None, now: datetime
+) -> dict[str, str]:
+    """The Send API's ``messaging_type`` (and ``tag``) for a reply by ``author``.
+
+    A bot answers a message just received: ``RESPONSE``. A human agent's reply more
+    than 24 h after the user's last message (or when that time is unknown) is outside
+    Messenger's standard messaging window and carries ``MESSAGE_TAG`` ``HUMAN_AGENT``.
+    """
+    if author is Author.AGENT and (
+        last_user_message is None or now - last_user_message > STANDARD_WINDOW
+    ):
+        return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+    return {"messaging_type": "RESPONSE"}
+
+
+def send_api_message(output: ShownOutput) -> dict[str, Any] | None:
+    """The Send API ``message`` for one output, or ``None`` when it has nothing to show.
+
+    Quick-reply titles are cut to Messenger's 20 characters; the payload keeps the
+    whole text, so choosing one sends it back as typed.
+    """
+    replies = list(output.quick_replies)[:MAX_QUICK_REPLIES]
+    text = output.text or ("…" if replies else None)
+    if not text:
+        return None
+    message: dict[str, Any] = {"text": text}
+    if replies:
+        message["quick_replies"] = [
+            {"content_type": "text", "title": reply[:MAX_TITLE_CHARS], "payload": reply}
+            for reply in replies
+        ]
+    return message
+
+
+# --- duplicates ----------------------------------------------------------------------------
+
+
+class SeenMessages:
+    """The ``mid``s this process accepted, the newest ``capacity`` of them.
+
+    Meta redelivers a webhook it got no 200 for. Within one process this memory
+    catches the redelivery; a message sent before the process started is checked
+    against the transcript instead (see ``MessengerChannel``).
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._mids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, mid: str) -> bool:
+        """Remember ``mid``; ``False`` when it was already remembered."""
+        if mid in self._mids:
+            self._mids.move_to_end(mid)
+            return False
+        self._mids[mid] = None
+        if len(self._mids) > self._capacity:
+            self._mids.popitem(last=False)
+        return True
+
+    def forget(self, mid: str) -> None:
+        """Forget ``mid`` (its message could not be stored, so a redelivery is welcome)."""
+        self._mids.pop(mid, None)
+
+
+class _KeyedLocks:
+    """One lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+# --- the channel ---------------------------------------------------------------------------
+
+
+class MessengerChannel:
+    """Messenger users' turns: stored on receipt, answered in the background.
+
+    Its tasks live as long as the application: :meth:`close` waits ``grace`` seconds
+    for them, then cancels them (a cancelled turn stays stored and is resumed at the
+    next start).
+    """
+
+    def __init__(
+        self,
+        settings: MessengerSettings,
+        guard: ChatGuard,
+        dialogue: Dialogue,
+        http: aiohttp.ClientSession,
+        metrics: ServiceMetrics,
+    ) -> None:
+        self.settings = settings
+        self.guard = guard
+        self.dialogue = dialogue
+        self.http = http
+        self.metrics = metrics
+        self.seen = SeenMessages()
+        self.started_at = guard.clock.now()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._users = _KeyedLocks()
+        self._sessions = _KeyedLocks()
+
+    # -- intake (before 200) --
+
+    async def accept(self, turn: InboundTurn) -> None:
+        """Store ``turn`` in the user's conversation and schedule its answer; a
+        duplicate does nothing. Raises when it cannot be stored (then Meta retries)."""
+        if turn.mid is not None and not self.seen.add(turn.mid):
+            return
+        try:
+            async with self._users.hold(turn.psid):
+                conversation = await self._conversation(turn.psid)
+                if await self._stored_before_start(conversation, turn):
+                    return
+                result = await self.guard.user_message(
+                    conversation.session, turn.text, destination=DESTINATION
+                )
+        except BaseException:
+            if turn.mid is not None:
+                self.seen.forget(turn.mid)
+            raise
+        for entity in result.entities:
+            self.metrics.entities_redacted.labels(entity_type=entity.type).inc()
+        self.metrics.messages.labels(
+            channel=CHANNEL, vendor=self.dialogue.bot.name, direction="inbound"
+        ).inc()
+        self.spawn(
+            self._answer(conversation.session, turn.psid, result.text, result.language, turn.data)
+        )
+
+    async def _conversation(self, psid: str) -> Conversation:
+        guard = self.guard
+        user = await guard.identities.find(CHANNEL, psid)
+        if user is not None:
+            conversations = [
+                conversation
+                for conversation in await guard.store.conversations_of(user)
+                if conversation.channel == CHANNEL
+            ]
+            if conversations:
+                latest = max(conversations, key=lambda conversation: conversation.last_activity)
+                if guard.clock.now() - latest.last_activity <= self.settings.session_idle:
+                    return latest
+        return await guard.start_conversation(CHANNEL, user_id=psid)
+
+    async def _stored_before_start(self, conversation: Conversation, turn: InboundTurn) -> bool:
+        # A message sent before this process started may have been stored by the
+        # previous one (which died before answering 200): then the transcript holds
+        # it, redacted the same way, stored at or after the time Meta stamped it.
+        if turn.timestamp is None or turn.timestamp >= self.started_at:
+            return False
+        events = [
+            event
+            for event in await self.guard.store.events(conversation.session)
+            if event.author is Author.USER
+            and event.kind is EventKind.MESSAGE
+            and event.at >= turn.timestamp
+        ]
+        if not events:
+            return False
+        stored = await self.guard.redactor.redact(
+            turn.text, conversation=conversation.session, destination="transcript"
+        )
+        return any(event.text == stored.text for event in events)
+
+    # -- answers (after 200) --
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as one of the channel's tasks."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(
+        self, session: str, psid: str, redacted: str, language: str, data: dict[str, Any]
+    ) -> None:
+        try:
+            async with self._sessions.hold(session):
+                outputs = await self.dialogue.answer_stored_turn(session, redacted, language, data)
+                for output in outputs:
+                    message = send_api_message(output)
+                    if message is not None:
+                        await self.send(psid, message, {"messaging_type": "RESPONSE"})
+                        self.metrics.messages.labels(
+                            channel=CHANNEL, vendor=self.dialogue.bot.name, direction="outbound"
+                        ).inc()
+        except VendorError:
+            pass  # counted where it happened; the turn stays stored
+        except Exception as error:
+            logger.error("a Messenger turn failed: %s", type(error).__name__)
+
+    async def resume_pending(self, *, window: timedelta = RESUME_WINDOW) -> int:
+        """Answer Messenger turns stored but never answered: conversations whose last
+        transcript event before this process started, within ``window``, is a user
+        message. Returns how many. (With several instances on one store, each
+        resumes them: run it on one.)"""
+        guard = self.guard
+        now = guard.clock.now()
+        # Only turns stored before this process started: later ones are this process's.
+        last: dict[str, TranscriptEvent] = {}
+        until = min(now, self.started_at)
+        for event in await guard.store.events_between(until - window, until):
+            last[event.session] = event
+        resumed = 0
+        for session, event in last.items():
+            if not (
+                event.direction is Direction.INBOUND
+                and event.author is Author.USER
+                and event.kind is EventKind.MESSAGE
+            ):
+                continue
+            conversation = await guard.store.get_conversation(session)
+            if conversation is None or conversation.channel != CHANNEL or conversation.user is None:
+                continue
+            identity = await guard.identities.resolve(conversation.user)
+            if identity is None:
+                continue
+            # The transcript text is redacted already; redacting it for the bot keeps
+            # its placeholders and tells its language.
+            result = await guard.redactor.redact(
+                event.text, conversation=session, destination=DESTINATION
+            )
+            self.spawn(self._answer(session, identity[1], result.text, result.language, {}))
+            resumed += 1
+        if resumed:
+            logger.warning("resumed %d unanswered Messenger turns", resumed)
+        return resumed
+
+    async def send(self, psid: str, message: dict[str, Any], kind: dict[str, str]) -> None:
+        """``POST`` one message to ``psid`` through the Send API; ``VendorError`` (counted
+        in ``vendor_errors{vendor="messenger"}``) when it is not accepted. Not retried:
+        a repeated request could show the message twice."""
+        token = self.settings.page_token
+        if token is None:
+            self._error("unconfigured")
+            raise VendorError("channels.messenger.page_token is not set")
+        url = (
+            f"{self.settings.graph_base_url.rstrip('/')}/{self.settings.graph_version}/me/messages"
+        )
+        body = {"recipient": {"id": psid}, **kind, "message": message}
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        try:
+            with self.metrics.latency.labels(stage="vendor").time():
+                async with self.http.post(
+                    url,
+                    params={"access_token": token.get_secret_value()},
+                    json=body,
+                    timeout=timeout,
+                ) as response:
+                    if response.status >= 400:
+                        self._error("status")
+                        logger.warning("the Send API answered %d", response.status)
+                        raise VendorError(f"the Send API answered {response.status}")
+                    await response.read()
+        except TimeoutError:
+            self._error("timeout")
+            raise VendorTimeoutError("the Send API did not answer in time") from None
+        except aiohttp.ClientError as error:
+            self._error("unreachable")
+            raise VendorError(f"the Send API failed: {type(error).__name__}") from None
+
+    def _error(self, kind: str) -> None:
+        self.metrics.vendor_errors.labels(vendor=VENDOR, kind=kind).inc()
+
+    async def close(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the running turns, then cancel the rest."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+
+#: The channel, opened and closed with the application.
+MESSENGER = web.AppKey("messenger", MessengerChannel)
+
+
+async def _channel_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as http:
+        bot: BotVendor
+        if settings.channels.messenger.bot == "cognigy":
+            bot = CognigyBot(settings.vendors.cognigy, http)
+        else:
+            bot = DemoBot()
+        metrics = app[METRICS]
+        channel = MessengerChannel(
+            settings.channels.messenger,
+            app[GUARD],
+            Dialogue(app[GUARD], bot, metrics),
+            http,
+            metrics,
+        )
+        app[MESSENGER] = channel
+        channel.spawn(_resume(channel))
+        try:
+            yield
+        finally:
+            await channel.close(settings.server.shutdown_timeout)
+            await bot.close()
+
+
+async def _resume(channel: MessengerChannel) -> None:
+    try:
+        await channel.resume_pending()
+    except Exception as error:
+        logger.error("resuming Messenger turns failed: %s", type(error).__name__)
+
+
+# --- handlers ------------------------------------------------------------------------------
+
+
+async def verify(request: web.Request) -> web.Response:
+    """Meta's verification handshake: the challenge back, or 403."""
+    expected = request.app[SETTINGS].channels.messenger.verify_token
+    token = request.query.get("hub.verify_token", "")
+    challenge = request.query.get("hub.challenge", "")
+    if (
+        expected is None
+        or request.query.get("hub.mode") != "subscribe"
+        or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    ):
+        raise web.HTTPForbidden(text="verification failed")
+    return web.Response(text=challenge, content_type="text/plain")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """A signed webhook: its turns stored, then 200 at once; unsigned or badly signed, 403."""
+    secret = request.app[SETTINGS].channels.messenger.app_secret
+    raw = await request.read()
+    if secret is None or not signature_is_valid(
+        raw, request.headers.get(SIGNATURE_HEADER), secret.get_secret_value()
+    ):
+        raise web.HTTPForbidden(text="bad signature")
+    channel = request.app[MESSENGER]
+    for turn in parse_turns(parse_json_object(raw)):
+        await channel.accept(turn)
+    return web.Response(text="EVENT_RECEIVED", content_type="text/plain")
+
+
+# --- replies from elsewhere (live agents) --------------------------------------------------
+
+
+async def send_to_user(app: web.Application, user: str, text: str, *, author: Author) -> None:
+    """Send ``text`` from ``author`` (an agent, say) to the Messenger user ``user``.
+
+    ``text`` may hold the conversation's placeholders and the author's own typing:
+    it is stored redacted in the user's latest Messenger conversation and sent
+    restored. An agent's reply more than 24 h after the user's last message carries
+    the ``HUMAN_AGENT`` tag. ``SubjectNotFoundError`` when ``user`` is no Messenger
+    user we know; ``VendorError`` when the Send API does not take it.
+    """
+    channel = app[MESSENGER]
+    guard = channel.guard
+    identity = await guard.identities.resolve(user)
+    conversations = [c for c in await guard.store.conversations_of(user) if c.channel == CHANNEL]
+    if identity is None or identity[0] != CHANNEL or not conversations:
+        raise SubjectNotFoundError("no Messenger user under that pseudonym")
+    conversation = max(conversations, key=lambda c: c.last_activity)
+    last_user_message = max(
+        (
+            event.at
+            for event in await guard.store.events(conversation.session)
+            if event.author is Author.USER and event.kind is EventKind.MESSAGE
+        ),
+        default=None,
+    )
+    kind = messaging_type(author, last_user_message, guard.clock.now())
+    restored = await guard.reply(conversation.session, text, author=author)
+    await channel.send(identity[1], {"text": restored}, kind)

@@ -1,0 +1,317 @@
+"""The Messenger channel on a real port, with a local server playing the Graph Send API."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from chatguard.channels.messenger import CHANNEL, messaging_type
+from chatguard.clock import ManualClock
+from chatguard.crypto import KeyRing, random_key
+from chatguard.guard import ChatGuard
+from chatguard.pseudonym import Keys, UserPseudonyms
+from chatguard.redact.engine import RedactionEngine
+from chatguard.server.app import make_app
+from chatguard.settings import Settings
+from chatguard.store.records import Author, Direction
+from chatguard.store.sqlite import SqliteStore
+from tests.vendors.cognigy_fake import CognigyEndpoint
+
+APP_SECRET = "app-secret-for-tests"
+VERIFY_TOKEN = "verify-me"
+PAGE_TOKEN = "page-token"
+PSID = "6123456789012345"
+NAME = "Anna Keller"
+EMAIL = "anna.keller@example.org"
+PERSONAL = (NAME, "Keller", EMAIL, PSID)
+
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class GraphSendApi:
+    """Records every Send API request as Meta's Graph API receives it."""
+
+    received: list[dict[str, Any]] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v21.0/me/messages", self.messages)
+        return app
+
+    async def messages(self, request: web.Request) -> web.Response:
+        self.tokens.append(request.query.get("access_token", ""))
+        body = await request.json()
+        self.received.append(body)
+        self.arrived.set()
+        return web.json_response({"recipient_id": body["recipient"]["id"], "message_id": "m.x"})
+
+    async def wait_for(self, count: int) -> list[dict[str, Any]]:
+        async with asyncio.timeout(10):
+            while len(self.received) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.received
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
+    clock = ManualClock()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
+    await store.open()
+    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    yield guard
+    await guard.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def graph() -> AsyncIterator[tuple[GraphSendApi, str]]:
+    fake = GraphSendApi()
+    async with TestServer(fake.app(), host="127.0.0.1") as server:
+        yield fake, str(server.make_url("/")).rstrip("/")
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def cognigy() -> AsyncIterator[tuple[CognigyEndpoint, str]]:
+    fake = CognigyEndpoint()
+    async with TestServer(fake.app(), host="127.0.0.1") as server:
+        yield fake, str(server.make_url("/endpoint-token"))
+
+
+def _settings(graph_url: str, **messenger: Any) -> Settings:
+    vendors = messenger.pop("vendors", {})
+    return Settings(
+        channels={
+            "messenger": {
+                "app_secret": APP_SECRET,
+                "verify_token": VERIFY_TOKEN,
+                "page_token": PAGE_TOKEN,
+                "graph_base_url": graph_url,
+                "session_idle": "30m",
+                **messenger,
+            }
+        },
+        vendors=vendors,
+    )
+
+
+async def _client(guard: ChatGuard, settings: Settings) -> Client:
+    client: Client = TestClient(TestServer(make_app(settings, guard=guard), host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def client(guard: ChatGuard, graph: tuple[GraphSendApi, str]) -> AsyncIterator[Client]:
+    client = await _client(guard, _settings(graph[1]))
+    yield client
+    await client.close()
+
+
+def _webhook(*items: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"object": "page", "entry": [{"id": "page-1", "time": 1, "messaging": list(items)}]}
+    ).encode()
+
+
+def _message(guard: ChatGuard, mid: str, text: str, **message: Any) -> dict[str, Any]:
+    return {
+        "sender": {"id": PSID},
+        "recipient": {"id": "page-1"},
+        "timestamp": int(guard.clock.now().timestamp() * 1000),
+        "message": {"mid": mid, "text": text, **message},
+    }
+
+
+def _signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+async def _post(client: Client, body: bytes, headers: dict[str, str] | None = None) -> int:
+    response = await client.post("/webhooks/messenger", data=body, headers=headers or {})
+    return response.status
+
+
+async def _transcript_sessions(guard: ChatGuard) -> set[str]:
+    now = guard.clock.now()
+    events = await guard.store.events_between(now - timedelta(days=2), now + timedelta(days=2))
+    return {event.session for event in events}
+
+
+async def test_the_verification_handshake_answers_the_challenge_only_for_the_token(
+    client: Client,
+) -> None:
+    query = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158"}
+    response = await client.get("/webhooks/messenger", params=query)
+    assert response.status == 200 and await response.text() == "1158"
+    assert response.content_type == "text/plain"
+    wrong = await client.get("/webhooks/messenger", params={**query, "hub.verify_token": "x"})
+    assert wrong.status == 403
+    mode = await client.get("/webhooks/messenger", params={**query, "hub.mode": "unsubscribe"})
+    assert mode.status == 403
+
+
+async def test_an_unsigned_or_badly_signed_webhook_is_refused_and_nothing_stored_or_sent(
+    client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    body = _webhook(_message(guard, "m.1", f"I am {NAME}"))
+    assert await _post(client, body) == 403
+    assert await _post(client, body, _signed(body, "another-secret")) == 403
+    assert await _post(client, body, {"X-Hub-Signature-256": "sha256=00"}) == 403
+    assert await _post(client, b"not json", _signed(body)) == 403
+    await asyncio.sleep(0.2)
+    assert await _transcript_sessions(guard) == set()
+    assert graph[0].received == []
+
+
+async def test_a_signed_message_is_answered_through_the_send_api_restored_and_the_bot_saw_no_psid(
+    guard: ChatGuard, graph: tuple[GraphSendApi, str], cognigy: tuple[CognigyEndpoint, str]
+) -> None:
+    bot, bot_url = cognigy
+    bot.outputs = [{"text": "Hello <PERSON_1>, I will write to <EMAIL_ADDRESS_1>", "data": {}}]
+    settings = _settings(
+        graph[1], bot="cognigy", vendors={"cognigy": {"endpoint_url": bot_url, "timeout": 2}}
+    )
+    client = await _client(guard, settings)
+    try:
+        body = _webhook(_message(guard, "m.1", f"I am {NAME}, my e-mail is {EMAIL}"))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await _post(client, body, _signed(body)) == 200
+        assert loop.time() - started < 5
+        [sent] = await graph[0].wait_for(1)
+    finally:
+        await client.close()
+    assert sent == {
+        "recipient": {"id": PSID},
+        "messaging_type": "RESPONSE",
+        "message": {"text": f"Hello {NAME}, I will write to {EMAIL}"},
+    }
+    assert graph[0].tokens == [PAGE_TOKEN]
+    [turn] = bot.received
+    wire = json.dumps(turn, ensure_ascii=False)
+    assert not [value for value in PERSONAL if value in wire]
+    assert turn["userId"].startswith("user-") and turn["sessionId"].startswith("guest-")
+
+
+async def test_the_demo_bot_sees_placeholders_and_a_user_email_quick_reply_is_redacted(
+    client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    quick = {"quick_reply": {"payload": EMAIL}}
+    body = _webhook(_message(guard, "m.q", EMAIL, **quick))
+    assert await _post(client, body, _signed(body)) == 200
+    [sent] = await graph[0].wait_for(1)
+    assert sent["recipient"] == {"id": PSID}
+    [session] = await _transcript_sessions(guard)
+    stored = " ".join(event.text for event in await guard.store.events(session))
+    assert EMAIL not in stored and "<EMAIL_ADDRESS_1>" in stored
+    assert EMAIL in sent["message"]["text"]  # the demo bot named the placeholder; restored
+
+
+async def test_the_same_mid_twice_is_processed_once_and_echoes_are_dropped(
+    client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    body = _webhook(_message(guard, "m.dup", "hello"))
+    assert await _post(client, body, _signed(body)) == 200
+    assert await _post(client, body, _signed(body)) == 200
+    echo = _webhook(_message(guard, "m.echo", "from the page", is_echo=True))
+    assert await _post(client, echo, _signed(echo)) == 200
+    optin = _webhook({"sender": {"id": PSID}, "optin": {"type": "notification_messages"}})
+    assert await _post(client, optin, _signed(optin)) == 200
+    await graph[0].wait_for(1)
+    await asyncio.sleep(0.3)
+    assert len(graph[0].received) == 1
+    [session] = await _transcript_sessions(guard)
+    users = [e for e in await guard.store.events(session) if e.author is Author.USER]
+    assert [event.text for event in users] == ["hello"]
+
+
+async def test_a_redelivery_after_a_restart_is_recognised_in_the_transcript(
+    guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    body = _webhook(_message(guard, "m.r", "hello again"))
+    first = await _client(guard, _settings(graph[1]))
+    try:
+        assert await _post(first, body, _signed(body)) == 200
+        await graph[0].wait_for(1)
+    finally:
+        await first.close()
+    assert isinstance(guard.clock, ManualClock)
+    guard.clock.advance(timedelta(seconds=5))
+    second = await _client(guard, _settings(graph[1]))
+    try:
+        assert await _post(second, body, _signed(body)) == 200
+        await asyncio.sleep(0.3)
+    finally:
+        await second.close()
+    assert len(graph[0].received) == 1
+
+
+async def test_a_user_keeps_the_session_while_active_and_gets_a_new_one_after_the_idle_time(
+    client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    assert isinstance(guard.clock, ManualClock)
+    for mid in ("m.a", "m.b"):
+        body = _webhook(_message(guard, mid, "hello"))
+        assert await _post(client, body, _signed(body)) == 200
+        guard.clock.advance(timedelta(minutes=10))
+    await graph[0].wait_for(2)
+    assert len(await _transcript_sessions(guard)) == 1
+    guard.clock.advance(timedelta(minutes=31))
+    body = _webhook(_message(guard, "m.c", "hello"))
+    assert await _post(client, body, _signed(body)) == 200
+    await graph[0].wait_for(3)
+    user = await guard.identities.find(CHANNEL, PSID)
+    assert user is not None
+    conversations = await guard.store.conversations_of(user)
+    assert len(conversations) == 2 and {c.user for c in conversations} == {user}
+
+
+async def test_a_turn_stored_but_never_answered_is_answered_at_start_up(
+    guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    conversation = await guard.start_conversation(CHANNEL, user_id=PSID)
+    await guard.user_message(conversation.session, f"I am {NAME}")
+    answered = await guard.start_conversation(CHANNEL, user_id="another-psid")
+    await guard.user_message(answered.session, "hello")
+    await guard.reply(answered.session, "Hi")
+    assert isinstance(guard.clock, ManualClock)
+    guard.clock.advance(timedelta(seconds=2))
+    client = await _client(guard, _settings(graph[1]))
+    try:
+        [sent] = await graph[0].wait_for(1)
+        await asyncio.sleep(0.2)
+    finally:
+        await client.close()
+    assert len(graph[0].received) == 1
+    assert sent["recipient"] == {"id": PSID} and NAME in sent["message"]["text"]
+    [*_, last] = await guard.store.events(conversation.session)
+    assert last.direction is Direction.OUTBOUND
+
+
+def test_an_agent_reply_after_24_hours_carries_the_human_agent_tag() -> None:
+    now = datetime(2025, 5, 1, 12, tzinfo=UTC)
+    tagged = {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+    assert messaging_type(Author.AGENT, now - timedelta(hours=23), now) == {
+        "messaging_type": "RESPONSE"
+    }
+    assert messaging_type(Author.AGENT, now - timedelta(hours=25), now) == tagged
+    assert messaging_type(Author.AGENT, None, now) == tagged
+    assert messaging_type(Author.BOT, now - timedelta(hours=25), now) == {
+        "messaging_type": "RESPONSE"
+    }

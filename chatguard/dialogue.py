@@ -11,6 +11,16 @@ Promises:
   is lost (it is already stored) and the user gets one short message in their
   language saying so; the failure is counted in ``vendor_errors``. Redaction or store
   failures are not caught: then nothing was forwarded and the caller reports them.
+* Live agents (``agents``, Genesys): when an output asks for a human, the
+  conversation is handed over once (the agents get the conversation so far, see
+  :mod:`chatguard.vendors.genesys`) and marked by a ``system`` transcript event
+  ``HANDED_OVER``, so the mark survives restarts and the user sees it in the
+  transcript. From then on each user turn goes to the agents instead of the bot
+  (the ``nlp`` text with the placeholders of the types the ``agent`` policy keeps
+  restored) and returns no outputs: the agents' replies arrive through the Genesys
+  webhook. Structured ``data`` is not sent to agents. If
+  the hand-over fails, the user gets the vendor-down message and the conversation
+  stays with the bot (asking again retries).
 """
 
 from __future__ import annotations
@@ -23,7 +33,15 @@ from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableE
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
 from chatguard.server.metrics import ServiceMetrics
+from chatguard.store.records import (
+    Author,
+    Conversation,
+    Direction,
+    RecordKind,
+    TranscriptEvent,
+)
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
+from chatguard.vendors.genesys import GenesysOpenMessaging, for_agents
 
 #: What the bot vendor's destination policy is called.
 DESTINATION: Final = "nlp"
@@ -57,6 +75,10 @@ VENDOR_DOWN: Final[dict[str, str]] = {
 }
 
 
+#: The system transcript event that marks a conversation handed over to live agents.
+HANDED_OVER: Final = "handed over to a live agent"
+
+
 @dataclass(frozen=True, slots=True)
 class ShownOutput:
     """One bot output as the user sees it: values restored; ``handover`` asks for a human."""
@@ -70,11 +92,16 @@ class Dialogue:
     """Turns of one channel's users with one bot vendor, through ``guard``."""
 
     def __init__(
-        self, guard: ChatGuard, bot: BotVendor, metrics: ServiceMetrics | None = None
+        self,
+        guard: ChatGuard,
+        bot: BotVendor,
+        metrics: ServiceMetrics | None = None,
+        agents: GenesysOpenMessaging | None = None,
     ) -> None:
         self.guard = guard
         self.bot = bot
         self.metrics = metrics
+        self.agents = agents
 
     async def user_turn(
         self, session: str, text: str, data: dict[str, Any] | None = None
@@ -102,6 +129,8 @@ class Dialogue:
         """
         guard = self.guard
         conversation = await guard.conversation(session)
+        if self.agents is not None and await self._handed_over(session):
+            return await self._to_agents(self.agents, conversation, redacted, language)
 
         async def redact(leaf: str) -> str:
             result = await guard.redactor.redact(
@@ -135,7 +164,48 @@ class Dialogue:
                 ]
             )
             shown.append(ShownOutput(restored, replies, output.handover))
+        if self.agents is not None and any(output.handover for output in shown):
+            # Issue 5: the quality-sampling consent question is asked here, before
+            # the hand-over (the notice promises it is asked first).
+            try:
+                await self.agents.hand_over(session)
+            except VendorError:
+                return [*shown, ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
+            await self._mark_handed_over(session)
         return shown
+
+    async def _to_agents(
+        self,
+        agents: GenesysOpenMessaging,
+        conversation: Conversation,
+        redacted: RedactedText | str,
+        language: str,
+    ) -> list[ShownOutput]:
+        text = await for_agents(self.guard, conversation.session, redacted)
+        try:
+            await agents.send_inbound(conversation.session, conversation.user, text)
+        except VendorError:  # counted by the client; the message is stored
+            return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
+        return []
+
+    async def _handed_over(self, session: str) -> bool:
+        return any(
+            event.author is Author.SYSTEM and event.text == HANDED_OVER
+            for event in await self.guard.store.events(session)
+        )
+
+    async def _mark_handed_over(self, session: str) -> None:
+        guard = self.guard
+        await guard.store.append_event(
+            TranscriptEvent(
+                session=session,
+                at=guard.clock.now(),
+                direction=Direction.OUTBOUND,
+                author=Author.SYSTEM,
+                text=HANDED_OVER,
+                expires_at=guard.retention.expires_at(RecordKind.TRANSCRIPTS),
+            )
+        )
 
     async def _converse(self, turn: BotTurn) -> list[BotOutput]:
         if self.metrics is None:

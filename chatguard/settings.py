@@ -203,6 +203,8 @@ _SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("pseudonym", "previous_keys"),
     ("redaction", "hash_key"),
     ("vendors", "openai", "api_key"),
+    ("vendors", "genesys", "client_secret"),
+    ("vendors", "genesys", "webhook_secret"),
     ("channels", "messenger", "app_secret"),
     ("channels", "messenger", "verify_token"),
     ("channels", "messenger", "page_token"),
@@ -273,6 +275,31 @@ class CognigySettings(BaseModel):
     timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
 
 
+class GenesysSettings(BaseModel):
+    """Genesys Cloud Open Messaging: the live agents a conversation is handed over to."""
+
+    model_config = {"extra": "forbid"}
+
+    api_base_url: str | None = Field(
+        default=None, description="The region's API, e.g. https://api.mypurecloud.de."
+    )
+    login_base_url: str | None = Field(
+        default=None, description="The region's login, e.g. https://login.mypurecloud.de."
+    )
+    client_id: str | None = Field(default=None, description="OAuth client (client credentials).")
+    client_secret: SecretStr | None = Field(
+        default=None, description="OAuth client secret; from the environment, never the file."
+    )
+    integration_id: str | None = Field(
+        default=None, description="The Open Messaging integration's id."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The integration's outbound webhook secret; from the environment.",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
+
+
 class VendorsSettings(BaseModel):
     """The vendors chatguard forwards redacted messages to."""
 
@@ -280,6 +307,7 @@ class VendorsSettings(BaseModel):
 
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     cognigy: CognigySettings = Field(default_factory=CognigySettings)
+    genesys: GenesysSettings = Field(default_factory=GenesysSettings)
 
 
 class WebChannelSettings(BaseModel):

@@ -29,6 +29,7 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
+from chatguard.channels.genesys import GENESYS
 from chatguard.dialogue import Dialogue, ShownOutput
 from chatguard.errors import ChatguardError, InvalidRequestError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
@@ -65,7 +66,8 @@ async def _dialogue(app: web.Application) -> AsyncIterator[None]:
             bot = CognigyBot(settings.vendors.cognigy, http)
         else:
             bot = DemoBot()
-        app[WEB_DIALOGUE] = Dialogue(app[GUARD], bot, app[METRICS])
+        agents = app.get(GENESYS)  # live agents, when vendors.genesys is configured
+        app[WEB_DIALOGUE] = Dialogue(app[GUARD], bot, app[METRICS], agents)
         try:
             yield
         finally:

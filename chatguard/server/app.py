@@ -88,6 +88,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.server.admin import setup_admin  # imports this module's keys too
 
     setup_admin(app)
+    from chatguard.channels.genesys import setup_genesys  # idem; before the channels
+
+    setup_genesys(app)
     from chatguard.channels.web import setup_web  # idem
 
     setup_web(app)

@@ -1,0 +1,266 @@
+"""Genesys Cloud Open Messaging: the live agents a conversation is handed over to.
+
+Promises:
+
+* Genesys only ever sees the session pseudonym (or the channel-user pseudonym) as
+  the customer: ``channel.from.id`` is the pseudonym, ``idType`` is ``Opaque``, the
+  nickname is the pseudonym too, and no first or last name is ever sent.
+* Texts are those the ``agent`` policy allows: ``send_inbound`` takes text already
+  redacted for ``agent`` (``RedactedText``); ``hand_over`` sends the conversation so
+  far re-rendered from the stored transcript by :func:`agent_context`, so the agents
+  see the types the ``agent`` policy keeps (names, contact details, booking data)
+  and placeholders for everything else (cards, credentials, identity documents).
+* OAuth2 client credentials: one token, cached until shortly before ``expires_in``;
+  one refresh at a time. A 401 from the API refreshes the token once and repeats
+  that one request (same ``messageId``); nothing else is ever retried, because an
+  inbound message is not safe to repeat.
+* Every call has a timeout (``vendors.genesys.timeout``); failures raise
+  :class:`~chatguard.errors.VendorError` subclasses whose messages name the vendor
+  and the HTTP status only, and are counted in ``vendor_errors{vendor="genesys"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import aiohttp
+
+from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
+from chatguard.guard import ChatGuard
+from chatguard.model import RedactedText
+from chatguard.redact.restore import PLACEHOLDER, substitute
+from chatguard.server.metrics import ServiceMetrics
+from chatguard.settings import Action, GenesysSettings
+from chatguard.store.records import Author, EventKind
+
+VENDOR: Final = "genesys"
+
+#: The destination policy live agents see.
+DESTINATION: Final = "agent"
+
+#: How the context names who said what (the agents read it; no personal data).
+_SPEAKERS: Final[Mapping[Author, str]] = {
+    Author.USER: "Customer",
+    Author.BOT: "Assistant",
+    Author.AGENT: "Agent",
+}
+
+#: The longest context sent at hand-over; older lines are left out beyond it.
+MAX_CONTEXT_CHARS: Final = 8000
+
+#: A token is refreshed this many seconds (at most a tenth of its life) before it expires.
+_REFRESH_MARGIN: Final = 60.0
+
+
+def is_configured(settings: GenesysSettings) -> bool:
+    """Whether every key the client needs is set (else live agents are off)."""
+    return all(
+        value is not None
+        for value in (
+            settings.api_base_url,
+            settings.login_base_url,
+            settings.client_id,
+            settings.client_secret,
+            settings.integration_id,
+        )
+    )
+
+
+async def for_agents(guard: ChatGuard, session: str, text: str) -> RedactedText:
+    """``text`` (with the conversation's placeholders) as live agents may see it.
+
+    A placeholder whose type the ``agent`` policy keeps (names, contact details,
+    booking data by default) is replaced by its value; every other placeholder stays.
+    ``text`` must already be redacted (a stored transcript text, or what the ``nlp``
+    policy produced): nothing else in it is changed.
+    """
+    policy = guard.redactor.policy(DESTINATION)
+    kept = {
+        match.group(0)
+        for match in PLACEHOLDER.finditer(text)
+        if policy.action_for(match.group(1)) is Action.KEEP
+    }
+    if not kept:
+        return RedactedText(text)
+    return RedactedText(substitute(text, await guard.vault.lookup(session, kept)))
+
+
+async def agent_context(guard: ChatGuard, session: str) -> RedactedText:
+    """The conversation so far as the ``agent`` policy lets agents see it.
+
+    Built from the stored transcript (placeholders only) through :func:`for_agents`.
+    One line per message (``Customer: ...``, ``Assistant: ...``, ``Agent: ...``);
+    feedback and system events are left out; when longer than ``MAX_CONTEXT_CHARS``,
+    the oldest lines are left out.
+    """
+    lines: list[str] = []
+    for event in await guard.store.events(session):
+        speaker = _SPEAKERS.get(event.author)
+        if event.kind is not EventKind.MESSAGE or speaker is None or not event.text:
+            continue
+        lines.append(f"{speaker}: {event.text}")
+    rendered = await for_agents(guard, session, "\n".join(lines))
+    if len(rendered) <= MAX_CONTEXT_CHARS:
+        return rendered
+    chosen: list[str] = []
+    size = 0
+    for line in reversed(rendered.split("\n")):
+        size += len(line) + 1
+        if size > MAX_CONTEXT_CHARS and chosen:
+            break
+        chosen.append(line[:MAX_CONTEXT_CHARS])
+    return RedactedText("\n".join(reversed(chosen)))
+
+
+class GenesysOpenMessaging:
+    """An Open Messaging integration of Genesys Cloud (see the module's promises).
+
+    Example::
+
+        agents = GenesysOpenMessaging(settings.vendors.genesys, http, guard)
+        await agents.hand_over(session)               # the agents get the context
+        await agents.send_inbound(session, user, RedactedText("Is there a later flight?"))
+    """
+
+    name: str = VENDOR
+
+    def __init__(
+        self,
+        settings: GenesysSettings,
+        http: aiohttp.ClientSession,
+        guard: ChatGuard,
+        metrics: ServiceMetrics | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not is_configured(settings):
+            raise VendorUnavailableError("genesys is not configured")
+        self.settings = settings
+        self.http = http
+        self.guard = guard
+        self.metrics = metrics
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    async def hand_over(self, session: str) -> None:
+        """Open the live-agent conversation: send the conversation so far as context."""
+        conversation = await self.guard.conversation(session)
+        context = await agent_context(self.guard, session)
+        await self.send_inbound(session, conversation.user, context)
+
+    async def send_inbound(self, session: str, user: str | None, text: RedactedText) -> None:
+        """Send one customer message (redacted for ``agent``) from the user's pseudonym
+        (``user``, else the session pseudonym)."""
+        pseudonym = user or session
+        body = {
+            "channel": {
+                "platform": "Open",
+                "type": "Private",
+                "messageId": uuid.uuid4().hex,
+                "to": {"id": self.settings.integration_id},
+                "from": {"nickname": pseudonym, "id": pseudonym, "idType": "Opaque"},
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            },
+            "type": "Text",
+            "text": text,
+            "direction": "Inbound",
+        }
+        url = (
+            f"{_base(self.settings.api_base_url)}/api/v2/conversations/messages/"
+            f"{self.settings.integration_id}/inbound/open/message"
+        )
+        token = await self._access_token()
+        status = await self._post_message(url, body, token)
+        if status == 401:
+            token = await self._access_token(stale=token)
+            status = await self._post_message(url, body, token)
+        if status >= 400:
+            self._count("error")
+            raise VendorError(f"genesys answered {status}")
+
+    async def _post_message(self, url: str, body: dict[str, Any], token: str) -> int:
+        try:
+            async with self.http.post(
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
+            ) as response:
+                await response.read()
+                return response.status
+        except TimeoutError:
+            self._count("timeout")
+            raise VendorTimeoutError("genesys did not answer in time") from None
+        except aiohttp.ClientError:
+            self._count("unreachable")
+            raise VendorUnavailableError("genesys could not be reached") from None
+
+    async def _access_token(self, *, stale: str | None = None) -> str:
+        """The cached token, or a new one when it is (about to be) expired or is ``stale``
+        (refused by the API); one login at a time."""
+        async with self._lock:
+            if (
+                self._token is not None
+                and self._token != stale
+                and self._clock() < self._expires_at
+            ):
+                return self._token
+            token, expires_in = await self._login()
+            margin = min(_REFRESH_MARGIN, expires_in / 10)
+            self._token = token
+            self._expires_at = self._clock() + expires_in - margin
+            return token
+
+    async def _login(self) -> tuple[str, float]:
+        settings = self.settings
+        assert settings.client_id is not None and settings.client_secret is not None
+        try:
+            async with self.http.post(
+                f"{_base(settings.login_base_url)}/oauth/token",
+                data={"grant_type": "client_credentials"},
+                headers={
+                    "Authorization": aiohttp.encode_basic_auth(
+                        settings.client_id, settings.client_secret.get_secret_value()
+                    )
+                },
+                timeout=aiohttp.ClientTimeout(total=settings.timeout),
+            ) as response:
+                if response.status >= 400:
+                    self._count("login")
+                    raise VendorError(f"genesys login answered {response.status}")
+                try:
+                    answer = await response.json(content_type=None)
+                except ValueError:
+                    answer = None
+        except TimeoutError:
+            self._count("timeout")
+            raise VendorTimeoutError("genesys login did not answer in time") from None
+        except aiohttp.ClientError:
+            self._count("unreachable")
+            raise VendorUnavailableError("genesys login could not be reached") from None
+        token = answer.get("access_token") if isinstance(answer, dict) else None
+        expires_in = answer.get("expires_in") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not isinstance(expires_in, int | float):
+            self._count("malformed")
+            raise VendorError("genesys login answered no access token")
+        return token, float(expires_in)
+
+    def _count(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.vendor_errors.labels(vendor=VENDOR, kind=kind).inc()
+
+    async def close(self) -> None:
+        """Forget the token (the HTTP client is the caller's)."""
+        self._token = None
+
+
+def _base(url: str | None) -> str:
+    assert url is not None  # checked by is_configured at construction
+    return url.rstrip("/")

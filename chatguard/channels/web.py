@@ -35,6 +35,7 @@ from chatguard.errors import ChatguardError, InvalidRequestError, SubjectNotFoun
 from chatguard.guard import ChatGuard
 from chatguard.server.app import GUARD, METRICS, SETTINGS
 from chatguard.server.bodies import json_object, parse_json_object
+from chatguard.server.demo_page import DEMO_VENDOR_LOG
 from chatguard.store.records import Conversation
 from chatguard.vendors.base import BotVendor
 from chatguard.vendors.cognigy import CognigyBot
@@ -65,7 +66,7 @@ async def _dialogue(app: web.Application) -> AsyncIterator[None]:
         if settings.channels.web.bot == "cognigy":
             bot = CognigyBot(settings.vendors.cognigy, http)
         else:
-            bot = DemoBot()
+            bot = DemoBot(recorder=app.get(DEMO_VENDOR_LOG))  # a log only in demo mode
         agents = app.get(GENESYS)  # live agents, when vendors.genesys is configured
         app[WEB_DIALOGUE] = Dialogue(app[GUARD], bot, app[METRICS], agents)
         try:

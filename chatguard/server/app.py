@@ -97,6 +97,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.channels.messenger import setup_messenger  # idem
 
     setup_messenger(app)
+    from chatguard.server.demo_page import setup_demo_page  # idem; mounts only in demo mode
+
+    setup_demo_page(app)
     return app
 
 

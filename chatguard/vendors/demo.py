@@ -8,7 +8,9 @@ quick replies; when the user asks for a human it hands over.
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any, Final
 
 from chatguard.redact.restore import find_placeholders
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
@@ -66,15 +68,83 @@ def asks_for_human(text: str) -> bool:
     return _HUMAN.search(text) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class VendorExchange:
+    """One turn as the demo bot received it (redacted) and what it answered
+    (with placeholders, before chatguard restored anything)."""
+
+    turn: BotTurn
+    outputs: tuple[BotOutput, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The exchange as JSON-ready data: ``received`` and ``answered``."""
+        return {
+            "received": {
+                "session": self.turn.session,
+                "user": self.turn.user,
+                "language": self.turn.language,
+                "text": str(self.turn.text),
+                "data": self.turn.data,
+            },
+            "answered": [
+                {
+                    "text": output.text,
+                    "quick_replies": list(output.quick_replies),
+                    "handover": output.handover,
+                }
+                for output in self.outputs
+            ],
+        }
+
+
+class VendorLog:
+    """What the demo bot received and answered, per session pseudonym, in memory only.
+
+    Bounded: at most ``turns_per_session`` exchanges per session (the oldest dropped)
+    and ``sessions`` sessions (the least recently active dropped). It only ever holds
+    what the vendor saw, which is redacted; it is for the demo page, never production.
+    """
+
+    def __init__(self, *, sessions: int = 1000, turns_per_session: int = 50) -> None:
+        self._sessions = sessions
+        self._turns = turns_per_session
+        self._log: OrderedDict[str, deque[VendorExchange]] = OrderedDict()
+
+    def record(self, exchange: VendorExchange) -> None:
+        """Keep ``exchange`` under its session pseudonym."""
+        session = exchange.turn.session
+        exchanges = self._log.pop(session, None) or deque(maxlen=self._turns)
+        exchanges.append(exchange)
+        self._log[session] = exchanges
+        while len(self._log) > self._sessions:
+            self._log.popitem(last=False)
+
+    def exchanges(self, session: str) -> list[VendorExchange]:
+        """The session's exchanges, oldest first (empty for an unknown session)."""
+        return list(self._log.get(session, ()))
+
+
 class DemoBot(BotVendor):
     """The demo bot: one answer per turn in the turn's language (English when it has
     no phrases for it), with quick replies; a hand-over when the user asks for a human.
+
+    With a ``recorder``, every turn and its answer are also kept there (for the demo
+    page); the answers are the same with or without one.
     """
 
     name = "demo"
 
+    def __init__(self, recorder: VendorLog | None = None) -> None:
+        self.recorder = recorder
+
     async def converse(self, turn: BotTurn) -> list[BotOutput]:
         """Answer the turn; never fails and never leaves the process."""
+        outputs = self._answer(turn)
+        if self.recorder is not None:
+            self.recorder.record(VendorExchange(turn, tuple(outputs)))
+        return outputs
+
+    def _answer(self, turn: BotTurn) -> list[BotOutput]:
         language = turn.language if turn.language in _PHRASES else "en"
         if asks_for_human(turn.text):
             return [BotOutput(text=HANDOVER[language], handover=True)]

@@ -1,0 +1,76 @@
+"""The demo page (``/demo``): chat with the built-in demo bot and see, beside each
+message, exactly what the vendor received and answered.
+
+Routes, mounted only in demo mode (``pseudonym.demo``), never otherwise:
+
+* ``GET /demo``: a self-contained page (no external resources; its
+  Content-Security-Policy allows this origin only) that talks the web chat
+  protocol (``docs/web-chat.md``).
+* ``GET /demo/static/...``: its script and style sheet.
+* ``GET /demo/api/vendor-log?session=...`` ->
+  ``{"session", "exchanges": [{"received": {...}, "answered": [...]}]}``: what the
+  demo bot received for that web chat session (session pseudonym, redacted text with
+  placeholders) and what it answered (placeholders, not yet restored); an unknown
+  session or another channel's is 404.
+
+Promises: the vendor log holds only what the vendor saw, which is redacted; it lives
+in memory, bounded, and is lost at exit. A hand-over is shown by the page as a
+*simulated* agent, labelled so: demo mode connects no live-agent platform.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+
+from chatguard.errors import InvalidRequestError, SubjectNotFoundError
+from chatguard.server.app import GUARD, SETTINGS
+from chatguard.vendors.demo import VendorLog
+
+#: The page's HTML, script and style sheet (package data).
+STATIC: Final = Path(__file__).parent / "static"
+
+#: What the demo bot received and answered, per session; set only in demo mode.
+DEMO_VENDOR_LOG = web.AppKey("demo_vendor_log", VendorLog)
+
+_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def setup_demo_page(app: web.Application) -> None:
+    """In demo mode, register the demo page, its API and the demo bot's vendor log
+    on ``app``; outside demo mode, register nothing (the paths stay 404)."""
+    if not app[SETTINGS].pseudonym.demo:
+        return
+    app[DEMO_VENDOR_LOG] = VendorLog()
+    app.router.add_get("/demo", demo_page)
+    app.router.add_get("/demo/api/vendor-log", vendor_log)
+    app.router.add_static("/demo/static", STATIC)
+
+
+async def demo_page(request: web.Request) -> web.FileResponse:
+    """The demo page."""
+    return web.FileResponse(STATIC / "demo.html", headers=_HEADERS)
+
+
+async def vendor_log(request: web.Request) -> web.Response:
+    """What the demo bot received and answered for one web chat session, oldest first."""
+    session = request.query.get("session")
+    if not session:
+        raise InvalidRequestError("session must be the session pseudonym")
+    conversation = await request.app[GUARD].conversation(session)
+    if conversation.channel != "web":
+        raise SubjectNotFoundError("no conversation under that session pseudonym")
+    exchanges = request.app[DEMO_VENDOR_LOG].exchanges(conversation.session)
+    return web.json_response(
+        {"session": conversation.session, "exchanges": [e.as_json() for e in exchanges]},
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,144 @@
+// The chatguard demo page: plain JavaScript, no build step, no external resources.
+// It speaks the web chat protocol (docs/web-chat.md) and reads the demo-only
+// vendor log (GET /demo/api/vendor-log). Every text is inserted with textContent.
+"use strict";
+
+const SIMULATED_AGENT = "An agent will be with you shortly (simulated).";
+
+const state = { session: null, shownExchanges: 0, busy: false };
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+function append(listId, className, label, text) {
+  const item = document.createElement("li");
+  item.className = className;
+  const caption = document.createElement("span");
+  caption.className = "label";
+  caption.textContent = label;
+  const body = document.createElement("span");
+  body.className = "text";
+  body.textContent = text;
+  item.append(caption, body);
+  $(listId).append(item);
+  item.scrollIntoView({ block: "nearest" });
+  return item;
+}
+
+async function requestJson(method, url, body) {
+  const options = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(payload.message || `${method} ${url}: HTTP ${response.status}`);
+  }
+  return payload;
+}
+
+function showQuickReplies(replies) {
+  const box = $("quick-replies");
+  box.replaceChildren();
+  for (const reply of replies) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "quick-reply";
+    button.textContent = reply;
+    button.addEventListener("click", () => send(reply));
+    box.append(button);
+  }
+}
+
+async function showVendorLog() {
+  const log = await requestJson(
+    "GET", `/demo/api/vendor-log?session=${encodeURIComponent(state.session)}`);
+  for (const exchange of log.exchanges.slice(state.shownExchanges)) {
+    const received = exchange.received;
+    let text = received.text;
+    if (received.data && Object.keys(received.data).length > 0) {
+      text += `\ndata: ${JSON.stringify(received.data)}`;
+    }
+    append("vendor", "received",
+      `Vendor received · session ${received.session} · ${received.language}`, text);
+    for (const output of exchange.answered) {
+      const extras = [];
+      if (output.quick_replies.length > 0) {
+        extras.push(`quick replies: ${output.quick_replies.join(" | ")}`);
+      }
+      if (output.handover) {
+        extras.push("handover: true");
+      }
+      const item = append("vendor", "answered", "Vendor answered (raw, with placeholders)",
+        [output.text || ""].concat(extras).join("\n"));
+      if (output.handover) {
+        item.classList.add("handover");
+      }
+    }
+  }
+  state.shownExchanges = log.exchanges.length;
+}
+
+function showOutputs(outputs) {
+  let replies = [];
+  let handover = false;
+  for (const output of outputs) {
+    if (output.text) {
+      append("chat", "bot", "Bot (restored for the user)", output.text);
+    }
+    replies = output.quick_replies;
+    handover = handover || output.handover;
+  }
+  showQuickReplies(handover ? [] : replies);
+  if (handover) {
+    // Demo mode connects no live-agent platform: say so instead of pretending.
+    append("chat", "agent", "Agent (simulated)", SIMULATED_AGENT);
+    append("vendor", "agent", "Live-agent platform",
+      "None connected in demo mode: the hand-over is simulated; nothing was sent.");
+  }
+}
+
+async function send(text) {
+  if (state.busy || !state.session || !text.trim()) {
+    return;
+  }
+  state.busy = true;
+  $("status").textContent = "";
+  append("chat", "user", "You typed", text);
+  try {
+    const answer = await requestJson(
+      "POST", "/chat/messages", { session: state.session, text });
+    showOutputs(answer.outputs);
+    await showVendorLog();
+  } catch (error) {
+    append("chat", "system", "Error", error.message);
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function start() {
+  try {
+    const created = await requestJson("POST", "/chat/sessions", {});
+    state.session = created.session;
+    $("session").textContent = state.session;
+    document.body.dataset.ready = "true";
+  } catch (error) {
+    $("status").textContent = `Could not start a session: ${error.message}`;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("message");
+    const text = input.value;
+    input.value = "";
+    send(text);
+  });
+  $("agent").addEventListener("click", () => send("Talk to an agent"));
+  start();
+});

@@ -1,0 +1,270 @@
+"""The demo page: served only in demo mode, its vendor log shows placeholders and
+never what the user typed, in a real headless chromium, and as `make demo` runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+
+from chatguard.clock import ManualClock
+from chatguard.crypto import KeyRing, random_key
+from chatguard.guard import ChatGuard
+from chatguard.model import RedactedText
+from chatguard.pseudonym import Keys, UserPseudonyms
+from chatguard.redact.engine import RedactionEngine
+from chatguard.server.app import make_app
+from chatguard.settings import Settings
+from chatguard.store.sqlite import SqliteStore
+from chatguard.vendors.base import BotTurn
+from chatguard.vendors.demo import DemoBot, VendorExchange, VendorLog
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+NAME = "Anna Keller"
+EMAIL = "anna.keller@example.org"
+TYPED = f"Hi, I am {NAME}, my e-mail is {EMAIL}"
+PERSONAL = (NAME, "Keller", EMAIL)
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
+    clock = ManualClock()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
+    await store.open()
+    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    yield guard
+    await guard.close()
+
+
+async def _server(guard: ChatGuard, *, demo: bool) -> TestServer:
+    settings = Settings(pseudonym={"demo": demo})
+    server = TestServer(make_app(settings, guard=guard), host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def demo_server(guard: ChatGuard) -> AsyncIterator[TestServer]:
+    server = await _server(guard, demo=True)
+    yield server
+    await server.close()
+
+
+async def _json(response: aiohttp.ClientResponse, status: int) -> Any:
+    assert response.status == status, await response.text()
+    return await response.json()
+
+
+async def test_demo_mode_serves_the_demo_page_without_external_resources(
+    demo_server: TestServer,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(demo_server.make_url("/demo")) as response:
+            assert response.status == 200
+            assert response.content_type == "text/html"
+            assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+            html = await response.text()
+        async with http.get(demo_server.make_url("/demo/static/demo.js")) as response:
+            assert response.status == 200
+            script = await response.text()
+    assert "Talk to an agent" in html
+    assert "/demo/static/demo.js" in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert "/demo/api/vendor-log" in script and "/chat/messages" in script
+
+
+async def test_vendor_log_shows_placeholders_and_never_the_typed_values(
+    demo_server: TestServer,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        created = await _json(await http.post(demo_server.make_url("/chat/sessions"), json={}), 201)
+        session = created["session"]
+        sent = await http.post(
+            demo_server.make_url("/chat/messages"), json={"session": session, "text": TYPED}
+        )
+        [shown] = (await _json(sent, 200))["outputs"]
+        logged = await http.get(
+            demo_server.make_url("/demo/api/vendor-log"), params={"session": session}
+        )
+        log = await _json(logged, 200)
+
+    assert NAME in shown["text"] and EMAIL in shown["text"]  # the user sees values restored
+    [exchange] = log["exchanges"]
+    received, [answered] = exchange["received"], exchange["answered"]
+    assert received["session"] == session
+    assert "<PERSON_1>" in received["text"] and "<EMAIL_ADDRESS_1>" in received["text"]
+    assert "<PERSON_1>" in answered["text"] and "<EMAIL_ADDRESS_1>" in answered["text"]
+    assert not any(value in str(log) for value in PERSONAL)
+
+
+async def test_vendor_log_of_an_unknown_session_is_not_found(demo_server: TestServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        url = demo_server.make_url("/demo/api/vendor-log")
+        async with http.get(url, params={"session": "guest-unknown"}) as response:
+            assert response.status == 404
+        async with http.get(url) as response:
+            assert response.status == 400
+
+
+async def test_outside_demo_mode_there_is_no_demo_page(guard: ChatGuard) -> None:
+    server = await _server(guard, demo=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for path in ("/demo", "/demo/api/vendor-log?session=x", "/demo/static/demo.js"):
+                async with http.get(server.make_url(path)) as response:
+                    assert response.status == 404, path
+    finally:
+        await server.close()
+
+
+def _browser_or_skip() -> None:
+    """The browser test needs playwright and Debian's chromium: in CI their absence is
+    a failure, elsewhere a skip that says what is missing."""
+    missing = []
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (pip install -e '.[dev]')")
+    if not CHROMIUM.exists():
+        missing.append("Debian's chromium (apt-get install chromium)")
+    if missing:
+        reason = "the browser test needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI is set: not skipped)")
+        pytest.skip(reason)
+
+
+async def test_browser_shows_restored_reply_beside_what_the_vendor_received_and_a_handover(
+    demo_server: TestServer, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = await context.new_page()
+            await page.goto(str(demo_server.make_url("/demo")))
+            await expect(page.locator("body[data-ready=true]")).to_have_count(1)
+            session = await page.locator("#session").inner_text()
+            assert session.startswith("guest-")
+
+            await page.fill("#message", TYPED)
+            await page.click("#send")
+            chat, vendor = page.locator("#chat"), page.locator("#vendor")
+            await expect(chat.locator("li.bot")).to_contain_text(f"Thank you {NAME}.")
+            await expect(chat.locator("li.bot")).to_contain_text(EMAIL)
+            await expect(vendor.locator("li.received")).to_contain_text(
+                "my e-mail is <EMAIL_ADDRESS_1>"
+            )
+            await expect(vendor.locator("li.received")).to_contain_text(session)
+            await expect(vendor.locator("li.answered")).to_contain_text("<PERSON_1>")
+            vendor_text = await vendor.inner_text()
+            assert EMAIL not in vendor_text and NAME not in vendor_text
+
+            await page.click("#agent")
+            await expect(chat.locator("li.agent")).to_contain_text("(simulated)")
+            await expect(chat.locator("li.agent")).to_contain_text("Agent (simulated)")
+            await expect(vendor.locator("li.answered.handover")).to_contain_text("handover: true")
+        finally:
+            await context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_make_demo_command_serves_the_demo_page_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    (tmp_path / ".demo").mkdir()  # what `make demo` makes before it starts the service
+    chatguard = Path(sys.executable).with_name("chatguard")
+    command = [str(chatguard)] if chatguard.exists() else [sys.executable, "-m", "chatguard.cli"]
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("CHATGUARD_")
+    }
+    environment |= {"CHATGUARD_PSEUDONYM__DEMO": "true", "CHATGUARD_SERVER__PORT": str(port)}
+    process = subprocess.Popen(
+        [*command, "--config", str(ROOT / "examples" / "demo.toml"), "serve"],
+        cwd=tmp_path,  # the demo store is ./.demo/chatguard.db, relative to where it runs
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        status = asyncio.run(_wait_for(f"http://127.0.0.1:{port}/demo", time.monotonic() + 90))
+        assert status == 200
+        assert (tmp_path / ".demo" / "chatguard.db").exists()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def _wait_for(url: str, deadline: float) -> int:
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as response:
+                    return response.status
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.2)
+    raise AssertionError(f"the service did not answer {url}")
+
+
+def _exchange(session: str, text: str) -> VendorExchange:
+    return VendorExchange(BotTurn(session, None, RedactedText(text), "en"), ())
+
+
+def test_vendor_log_keeps_the_latest_turns_of_the_latest_sessions_only() -> None:
+    log = VendorLog(sessions=2, turns_per_session=2)
+    for text in ("one", "two", "three"):
+        log.record(_exchange("guest-a", text))
+    log.record(_exchange("guest-b", "b"))
+    log.record(_exchange("guest-c", "c"))
+
+    assert log.exchanges("guest-a") == []  # the least recently active session went first
+    assert [str(e.turn.text) for e in log.exchanges("guest-b")] == ["b"]
+    log.record(_exchange("guest-b", "b2"))
+    log.record(_exchange("guest-b", "b3"))
+    assert [str(e.turn.text) for e in log.exchanges("guest-b")] == ["b2", "b3"]
+
+
+async def test_demo_bot_answers_the_same_with_a_recorder() -> None:
+    turn = BotTurn("guest-a", None, RedactedText("I am <PERSON_1>"), "en")
+    log = VendorLog()
+    assert await DemoBot(recorder=log).converse(turn) == await DemoBot().converse(turn)
+    [exchange] = log.exchanges("guest-a")
+    assert exchange.turn == turn

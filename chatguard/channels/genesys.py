@@ -63,7 +63,7 @@ class AgentRelay:
 
     Example::
 
-        agent_relay(app).register("messenger", send_to_user)
+        agent_relay(app).register("web", deliver_to_web)
     """
 
     def __init__(self) -> None:

@@ -46,9 +46,11 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
+from chatguard.channels.genesys import GENESYS, AgentDelivery, agent_relay
 from chatguard.dialogue import DESTINATION, Dialogue, ShownOutput
 from chatguard.errors import SubjectNotFoundError, VendorError, VendorTimeoutError
 from chatguard.guard import ChatGuard
+from chatguard.model import RestoredText
 from chatguard.server.app import GUARD, METRICS, SETTINGS
 from chatguard.server.bodies import parse_json_object
 from chatguard.server.metrics import ServiceMetrics
@@ -82,6 +84,7 @@ MAX_TITLE_CHARS: Final = 20
 def setup_messenger(app: web.Application) -> None:
     """Register the webhook routes and the channel's lifetime (HTTP client, bot, tasks)."""
     app.cleanup_ctx.append(_channel_context)
+    agent_relay(app).register("messenger", _agent_delivery(app))
     app.router.add_get("/webhooks/messenger", verify)
     app.router.add_post("/webhooks/messenger", receive)
 
@@ -496,7 +499,7 @@ async def _channel_context(app: web.Application) -> AsyncIterator[None]:
         channel = MessengerChannel(
             settings.channels.messenger,
             app[GUARD],
-            Dialogue(app[GUARD], bot, metrics),
+            Dialogue(app[GUARD], bot, metrics, app.get(GENESYS)),
             http,
             metrics,
         )
@@ -566,6 +569,28 @@ async def send_to_user(app: web.Application, user: str, text: str, *, author: Au
     if identity is None or identity[0] != CHANNEL or not conversations:
         raise SubjectNotFoundError("no Messenger user under that pseudonym")
     conversation = max(conversations, key=lambda c: c.last_activity)
+    restored = await guard.reply(conversation.session, text, author=author)
+    await _send_restored(channel, identity[1], conversation, restored, author)
+
+
+def _agent_delivery(app: web.Application) -> AgentDelivery:
+    """How an agent's message, already stored by the Genesys webhook, reaches the user."""
+
+    async def deliver(conversation: Conversation, text: RestoredText) -> None:
+        channel = app[MESSENGER]
+        identity = await channel.guard.identities.resolve(conversation.user or "")
+        if identity is None or identity[0] != CHANNEL:
+            raise SubjectNotFoundError("no Messenger user behind that conversation")
+        await _send_restored(channel, identity[1], conversation, text, Author.AGENT)
+
+    return deliver
+
+
+async def _send_restored(
+    channel: MessengerChannel, psid: str, conversation: Conversation, text: str, author: Author
+) -> None:
+    """Send already-restored ``text`` with the messaging type the 24-hour rule asks for."""
+    guard = channel.guard
     last_user_message = max(
         (
             event.at
@@ -575,5 +600,4 @@ async def send_to_user(app: web.Application, user: str, text: str, *, author: Au
         default=None,
     )
     kind = messaging_type(author, last_user_message, guard.clock.now())
-    restored = await guard.reply(conversation.session, text, author=author)
-    await channel.send(identity[1], {"text": restored}, kind)
+    await channel.send(psid, {"text": text}, kind)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -315,3 +316,42 @@ def test_an_agent_reply_after_24_hours_carries_the_human_agent_tag() -> None:
     assert messaging_type(Author.BOT, now - timedelta(hours=25), now) == {
         "messaging_type": "RESPONSE"
     }
+
+
+async def test_an_agents_reply_from_genesys_reaches_the_messenger_user_restored(
+    guard: ChatGuard, graph: tuple[GraphSendApi, str]
+) -> None:
+    secret = "genesys-outbound-secret"
+    settings = _settings(graph[1], vendors={"genesys": {"webhook_secret": secret}})
+    client = await _client(guard, settings)
+    try:
+        body = _webhook(_message(guard, "m.1", f"I am {NAME}"))
+        assert await _post(client, body, _signed(body)) == 200
+        await graph[0].wait_for(1)  # the bot's answer
+        user = await guard.identities.find("messenger", PSID)
+        assert user is not None
+        [conversation] = await guard.store.conversations_of(user)
+        agent = {
+            "id": "g.1",
+            "channel": {"platform": "Open", "type": "Private", "to": {"id": conversation.session}},
+            "type": "Text",
+            "text": "Hello <PERSON_1>, this is Tom from the service centre.",
+            "direction": "Outbound",
+        }
+        raw = json.dumps(agent).encode()
+        digest = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest())
+        response = await client.post(
+            "/webhooks/genesys",
+            data=raw,
+            headers={"X-Hub-Signature-256": f"sha256={digest.decode()}"},
+        )
+        assert response.status == 200
+        sent = await graph[0].wait_for(2)
+    finally:
+        await client.close()
+    assert sent[1]["recipient"] == {"id": PSID}
+    assert sent[1]["message"]["text"] == f"Hello {NAME}, this is Tom from the service centre."
+    stored = [e.text for e in await guard.store.events(conversation.session)]
+    # Stored once (by the webhook, not again by the delivery), redacted: the agent's
+    # own name is personal data too.
+    assert stored.count("Hello <PERSON_1>, this is <PERSON_2> from the service centre.") == 1

@@ -59,11 +59,15 @@ class AgentDelivery(Protocol):
 
 
 class AgentRelay:
-    """Where agents' messages go: one delivery per channel name.
+    """Where agents' messages go: one delivery per channel name. A delivery only
+    delivers: the webhook has stored the message already.
 
-    Example::
+    Example (what the Messenger channel registers)::
 
-        agent_relay(app).register("web", deliver_to_web)
+        async def deliver(conversation: Conversation, text: RestoredText) -> None:
+            ...  # send ``text`` to the PSID behind ``conversation.user``
+
+        agent_relay(app).register("messenger", deliver)
     """
 
     def __init__(self) -> None:

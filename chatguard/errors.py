@@ -57,6 +57,12 @@ class MessageTooLargeError(ChatguardError):
     http_status = 413
 
 
+class OverloadedError(ChatguardError):
+    """Too many requests are being handled; this one was refused before any work."""
+
+    http_status = 503
+
+
 class StoreError(ChatguardError):
     """The store failed; nothing of the operation was written."""
 

@@ -244,6 +244,11 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Larger request bodies are refused (413)."
     )
+    max_in_flight: int = Field(
+        default=64,
+        gt=0,
+        description="Requests handled at once; more are refused at once (503, Retry-After).",
+    )
     shutdown_timeout: float = Field(
         default=10.0, gt=0, description="Seconds in-flight requests get to finish at shutdown."
     )

@@ -9,8 +9,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from chatguard.errors import ChatguardError
+from chatguard.errors import ChatguardError, OverloadedError
 from chatguard.guard import ChatGuard
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import Settings
@@ -47,6 +48,39 @@ async def errors_as_responses(request: web.Request, handler: Handler) -> web.Str
         )
 
 
+#: Paths that answer without work and must stay reachable under load.
+_ALWAYS_ANSWERED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def load_shedding(limit: int) -> Middleware:
+    """A middleware that refuses requests beyond ``limit`` in flight with 503 at once.
+
+    Detection is CPU-bound: past what the machine can do, queueing more requests only
+    makes every one of them late. Refused requests did no work (nothing stored, nothing
+    forwarded) and carry ``Retry-After``; health and metrics are never refused.
+    """
+    in_flight = 0
+
+    @web.middleware
+    async def shed(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal in_flight
+        if request.path in _ALWAYS_ANSWERED:
+            return await handler(request)
+        if in_flight >= limit:
+            return web.json_response(
+                {"error": "OverloadedError", "message": "too many requests; try again shortly"},
+                status=OverloadedError.http_status,
+                headers={"Retry-After": "1"},
+            )
+        in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+
+    return shed
+
+
 async def healthz(request: web.Request) -> web.Response:
     """Liveness: the process answers."""
     return web.json_response({"status": "ok"})
@@ -74,7 +108,8 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     """The service. Without ``guard``, one is opened from ``settings`` at start-up and
     closed at shutdown; a given ``guard`` stays the caller's to close."""
     app = web.Application(
-        client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_responses]
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[load_shedding(settings.server.max_in_flight), errors_as_responses],
     )
     app[SETTINGS] = settings
     app[METRICS] = ServiceMetrics()

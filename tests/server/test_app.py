@@ -135,3 +135,28 @@ async def _wait_until_ready(port: int, deadline: float) -> int:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.2)
     raise AssertionError("chatguard serve did not become ready")
+
+
+async def test_requests_beyond_the_limit_are_refused_at_once_and_health_still_answers(
+    guard: ChatGuard,
+) -> None:
+    settings = Settings.model_validate({"server": {"max_in_flight": 1}})
+    app = make_app(settings, guard=guard)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.set()
+        await release.wait()
+        return web.json_response({"done": True})
+
+    app.router.add_get("/test/slow", slow)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        first = asyncio.create_task(client.get("/test/slow"))
+        await entered.wait()
+        refused = await client.get("/test/slow")
+        assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+        assert (await refused.json())["error"] == "OverloadedError"
+        assert (await client.get("/healthz")).status == 200
+        release.set()
+        assert (await first).status == 200
+        assert (await client.get("/test/slow")).status == 200  # the slot was given back

@@ -1,14 +1,22 @@
-"""Shared fixtures: one real detection engine (Presidio + spaCy) for the whole session."""
+"""Shared fixtures: one real detection engine for the session, and the pipeline over a
+fresh SQLite store for each test that asks for ``guard``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
+from chatguard.clock import ManualClock
+from chatguard.crypto import KeyRing, random_key
+from chatguard.guard import ChatGuard
+from chatguard.pseudonym import Keys, UserPseudonyms
 from chatguard.redact.engine import RedactionEngine
 from chatguard.redact.redactor import Redactor
 from chatguard.settings import Settings
+from chatguard.store.sqlite import SqliteStore
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +31,22 @@ async def redactor(engine: RedactionEngine) -> AsyncIterator[Redactor]:
     redactor = Redactor(Settings(), engine=engine)
     yield redactor
     redactor.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock only the test moves."""
+    return ManualClock()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def guard(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
+) -> AsyncIterator[ChatGuard]:
+    """The pipeline over a fresh SQLite store, random keys and the test's clock."""
+    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
+    await store.open()
+    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    yield guard
+    await guard.close()

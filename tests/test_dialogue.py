@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest_asyncio
-
-from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.dialogue import VENDOR_DOWN, Dialogue
 from chatguard.errors import VendorTimeoutError
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.metrics import ServiceMetrics
-from chatguard.settings import Settings
 from chatguard.store.records import Author
-from chatguard.store.sqlite import SqliteStore
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
 
 NAME = "Anna Keller"
@@ -38,17 +28,6 @@ class EchoBot(BotVendor):
         if self.fail:
             raise VendorTimeoutError("the echo bot did not answer in time")
         return [BotOutput("Hello <PERSON_1>", quick_replies=("Mail <EMAIL_ADDRESS_1>", "No"))]
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    clock = ManualClock()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 async def test_the_bot_gets_placeholders_and_the_user_gets_values_back(guard: ChatGuard) -> None:

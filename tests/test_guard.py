@@ -3,42 +3,20 @@ replies, 30-day expiry, failing closed when the store is gone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.errors import ConfigurationError, StoreError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import Settings
 from chatguard.store.records import Author, EventKind
-from chatguard.store.sqlite import SqliteStore
 from tests.on_disk import bytes_on_disk
 
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
-) -> AsyncIterator[ChatGuard]:
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 async def test_web_user_gets_a_session_name_and_the_conversation_is_stored_under_it(

@@ -13,17 +13,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.errors import ConfigurationError
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.admin import DISABLED_MESSAGE
 from chatguard.server.app import make_app
 from chatguard.settings import AdminSettings, Settings, load_settings
 from chatguard.store.records import Sample
-from chatguard.store.sqlite import SqliteStore
 
 Client = TestClient[web.Request, web.Application]
 
@@ -42,17 +37,6 @@ PROTECTED: list[tuple[str, str, object]] = [
     ("DELETE", "/admin/samples/guest-abcdefghijkl", None),
     ("POST", "/admin/analytics/export", {"since": "2026-01-01", "until": "2026-02-01"}),
 ]
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    clock = ManualClock()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 def _settings(token: str | None) -> Settings:

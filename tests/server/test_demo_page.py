@@ -20,15 +20,10 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
-from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
-from chatguard.store.sqlite import SqliteStore
 from chatguard.vendors.base import BotTurn
 from chatguard.vendors.demo import DemoBot, VendorExchange, VendorLog
 
@@ -38,17 +33,6 @@ NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 TYPED = f"Hi, I am {NAME}, my e-mail is {EMAIL}"
 PERSONAL = (NAME, "Keller", EMAIL)
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    clock = ManualClock()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 async def _server(guard: ChatGuard, *, demo: bool) -> TestServer:

@@ -9,7 +9,6 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -18,16 +17,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from chatguard.channels.genesys import agent_relay
 from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.dialogue import HANDED_OVER
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Conversation
-from chatguard.store.sqlite import SqliteStore
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
 SECRET = "hook-secret"
@@ -35,16 +30,6 @@ NAME = "Anna Keller"
 CARD = "4111 1111 1111 1111"
 
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", ManualClock())
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=ManualClock())
-    yield guard
-    await guard.close()
 
 
 @pytest_asyncio.fixture(loop_scope="function")

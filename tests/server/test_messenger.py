@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -19,14 +18,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from chatguard.channels.messenger import CHANNEL, messaging_type
 from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Direction
-from chatguard.store.sqlite import SqliteStore
 from tests.vendors.cognigy_fake import CognigyEndpoint
 
 APP_SECRET = "app-secret-for-tests"
@@ -66,17 +61,6 @@ class GraphSendApi:
                 self.arrived.clear()
                 await self.arrived.wait()
         return self.received
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    clock = ManualClock()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 @pytest_asyncio.fixture(loop_scope="function")

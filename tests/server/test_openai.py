@@ -7,21 +7,15 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
-from chatguard.store.sqlite import SqliteStore
 
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
@@ -106,17 +100,6 @@ class Upstream:
         self.headers.append(dict(request.headers))
         model = {"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"}
         return web.json_response({"object": "list", "data": [model]})
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    clock = ManualClock()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 @pytest_asyncio.fixture(loop_scope="function")

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.dialogue import VENDOR_DOWN
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, EventKind
-from chatguard.store.sqlite import SqliteStore
 from tests.vendors.cognigy_fake import CognigyEndpoint, quick_replies_output
 
 NAME = "Anna Keller"
@@ -29,17 +23,6 @@ PHONE = "+49 151 23456789"
 PERSONAL = (NAME, "Keller", EMAIL, PHONE, "23456789")
 
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    clock = ManualClock()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-    yield guard
-    await guard.close()
 
 
 @pytest_asyncio.fixture(loop_scope="function")

@@ -6,23 +6,17 @@ import base64
 import json
 import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
-from chatguard.clock import ManualClock
-from chatguard.crypto import KeyRing, random_key
 from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
-from chatguard.pseudonym import Keys, UserPseudonyms
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.metrics import ServiceMetrics
-from chatguard.settings import GenesysSettings, Settings
-from chatguard.store.sqlite import SqliteStore
+from chatguard.settings import GenesysSettings
 from chatguard.vendors.genesys import GenesysOpenMessaging, agent_context, for_agents
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
@@ -39,16 +33,6 @@ class Ticking:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(tmp_path: Path, engine: RedactionEngine) -> AsyncIterator[ChatGuard]:
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", ManualClock())
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=ManualClock())
-    yield guard
-    await guard.close()
 
 
 @pytest_asyncio.fixture(loop_scope="function")

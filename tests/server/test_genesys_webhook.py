@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from chatguard.channels.genesys import agent_relay
@@ -23,13 +22,12 @@ from chatguard.model import RestoredText
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Conversation
+from tests.server.serving import Client, started
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
 SECRET = "hook-secret"
 NAME = "Anna Keller"
 CARD = "4111 1111 1111 1111"
-
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -233,8 +231,7 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
 
 
 async def test_without_a_webhook_secret_every_call_is_refused(guard: ChatGuard) -> None:
-    client: Client = TestClient(TestServer(make_app(Settings(), guard=guard), host="127.0.0.1"))
-    await client.start_server()
+    client = await started(guard, Settings())
     try:
         raw, headers = signed(agent_message("m-1", "guest-x", "Hi"))
         assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 403

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from chatguard.channels.messenger import CHANNEL, messaging_type
 from chatguard.clock import ManualClock
 from chatguard.guard import ChatGuard
-from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Direction
+from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 
 APP_SECRET = "app-secret-for-tests"
@@ -31,8 +31,6 @@ PSID = "6123456789012345"
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 PERSONAL = (NAME, "Keller", EMAIL, PSID)
-
-Client = TestClient[web.Request, web.Application]
 
 
 @dataclass
@@ -94,15 +92,9 @@ def _settings(graph_url: str, **messenger: Any) -> Settings:
     )
 
 
-async def _client(guard: ChatGuard, settings: Settings) -> Client:
-    client: Client = TestClient(TestServer(make_app(settings, guard=guard), host="127.0.0.1"))
-    await client.start_server()
-    return client
-
-
 @pytest_asyncio.fixture(loop_scope="function")
 async def client(guard: ChatGuard, graph: tuple[GraphSendApi, str]) -> AsyncIterator[Client]:
-    client = await _client(guard, _settings(graph[1]))
+    client = await started(guard, _settings(graph[1]))
     yield client
     await client.close()
 
@@ -172,13 +164,13 @@ async def test_a_signed_message_is_answered_through_the_send_api_restored_and_th
     settings = _settings(
         graph[1], bot="cognigy", vendors={"cognigy": {"endpoint_url": bot_url, "timeout": 2}}
     )
-    client = await _client(guard, settings)
+    client = await started(guard, settings)
     try:
         body = _webhook(_message(guard, "m.1", f"I am {NAME}, my e-mail is {EMAIL}"))
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        began = loop.time()
         assert await _post(client, body, _signed(body)) == 200
-        assert loop.time() - started < 5
+        assert loop.time() - began < 5
         [sent] = await graph[0].wait_for(1)
     finally:
         await client.close()
@@ -230,7 +222,7 @@ async def test_a_redelivery_after_a_restart_is_recognised_in_the_transcript(
     guard: ChatGuard, graph: tuple[GraphSendApi, str]
 ) -> None:
     body = _webhook(_message(guard, "m.r", "hello again"))
-    first = await _client(guard, _settings(graph[1]))
+    first = await started(guard, _settings(graph[1]))
     try:
         assert await _post(first, body, _signed(body)) == 200
         await graph[0].wait_for(1)
@@ -238,7 +230,7 @@ async def test_a_redelivery_after_a_restart_is_recognised_in_the_transcript(
         await first.close()
     assert isinstance(guard.clock, ManualClock)
     guard.clock.advance(timedelta(seconds=5))
-    second = await _client(guard, _settings(graph[1]))
+    second = await started(guard, _settings(graph[1]))
     try:
         assert await _post(second, body, _signed(body)) == 200
         await asyncio.sleep(0.3)
@@ -277,7 +269,7 @@ async def test_a_turn_stored_but_never_answered_is_answered_at_start_up(
     await guard.reply(answered.session, "Hi")
     assert isinstance(guard.clock, ManualClock)
     guard.clock.advance(timedelta(seconds=2))
-    client = await _client(guard, _settings(graph[1]))
+    client = await started(guard, _settings(graph[1]))
     try:
         [sent] = await graph[0].wait_for(1)
         await asyncio.sleep(0.2)
@@ -307,7 +299,7 @@ async def test_an_agents_reply_from_genesys_reaches_the_messenger_user_restored(
 ) -> None:
     secret = "genesys-outbound-secret"
     settings = _settings(graph[1], vendors={"genesys": {"webhook_secret": secret}})
-    client = await _client(guard, settings)
+    client = await started(guard, settings)
     try:
         body = _webhook(_message(guard, "m.1", f"I am {NAME}"))
         assert await _post(client, body, _signed(body)) == 200

@@ -11,19 +11,17 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from chatguard.guard import ChatGuard
-from chatguard.server.app import make_app
 from chatguard.settings import Settings
+from tests.server.serving import Client, started
 
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 PHONE = "+49 151 23456789"
 OTHER_EMAIL = "jonas.weber@example.com"
 PERSONAL = (NAME, "Keller", EMAIL, PHONE, "23456789", OTHER_EMAIL)
-
-Client = TestClient[web.Request, web.Application]
 
 
 @dataclass
@@ -111,9 +109,7 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
 
 async def _client(guard: ChatGuard, base_url: str) -> Client:
     settings = Settings(vendors={"openai": {"base_url": base_url, "api_key": "sk-vendor"}})
-    client: Client = TestClient(TestServer(make_app(settings, guard=guard), host="127.0.0.1"))
-    await client.start_server()
-    return client
+    return await started(guard, settings)
 
 
 @pytest_asyncio.fixture(loop_scope="function")

@@ -7,22 +7,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from chatguard.dialogue import VENDOR_DOWN
 from chatguard.guard import ChatGuard
-from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, EventKind
+from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint, quick_replies_output
 
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 PHONE = "+49 151 23456789"
 PERSONAL = (NAME, "Keller", EMAIL, PHONE, "23456789")
-
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -32,26 +29,20 @@ async def cognigy() -> AsyncIterator[tuple[CognigyEndpoint, str]]:
         yield fake, str(server.make_url("/endpoint-token"))
 
 
-async def _client(guard: ChatGuard, settings: Settings) -> Client:
-    client: Client = TestClient(TestServer(make_app(settings, guard=guard), host="127.0.0.1"))
-    await client.start_server()
-    return client
-
-
 @pytest_asyncio.fixture(loop_scope="function")
 async def client(guard: ChatGuard, cognigy: tuple[CognigyEndpoint, str]) -> AsyncIterator[Client]:
     settings = Settings(
         channels={"web": {"bot": "cognigy"}},
         vendors={"cognigy": {"endpoint_url": cognigy[1], "timeout": 2}},
     )
-    client = await _client(guard, settings)
+    client = await started(guard, settings)
     yield client
     await client.close()
 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def demo(guard: ChatGuard) -> AsyncIterator[Client]:
-    client = await _client(guard, Settings())
+    client = await started(guard, Settings())
     yield client
     await client.close()
 

@@ -62,9 +62,7 @@ from chatguard.store.records import (
     EventKind,
     TranscriptEvent,
 )
-from chatguard.vendors.base import BotVendor
-from chatguard.vendors.cognigy import CognigyBot
-from chatguard.vendors.demo import DemoBot
+from chatguard.vendors.bots import bot_vendor
 
 logger = logging.getLogger(__name__)
 
@@ -490,11 +488,7 @@ MESSENGER = web.AppKey("messenger", MessengerChannel)
 async def _channel_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with aiohttp.ClientSession() as http:
-        bot: BotVendor
-        if settings.channels.messenger.bot == "cognigy":
-            bot = CognigyBot(settings.vendors.cognigy, http)
-        else:
-            bot = DemoBot()
+        bot = bot_vendor(settings.channels.messenger.bot, settings.vendors.cognigy, http)
         metrics = app[METRICS]
         channel = MessengerChannel(
             settings.channels.messenger,

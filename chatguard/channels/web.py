@@ -37,9 +37,7 @@ from chatguard.server.app import GUARD, METRICS, SETTINGS
 from chatguard.server.bodies import json_object, parse_json_object
 from chatguard.server.demo_page import DEMO_VENDOR_LOG
 from chatguard.store.records import Conversation
-from chatguard.vendors.base import BotVendor
-from chatguard.vendors.cognigy import CognigyBot
-from chatguard.vendors.demo import DemoBot
+from chatguard.vendors.bots import bot_vendor
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +60,12 @@ def setup_web(app: web.Application) -> None:
 async def _dialogue(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with aiohttp.ClientSession() as http:
-        bot: BotVendor
-        if settings.channels.web.bot == "cognigy":
-            bot = CognigyBot(settings.vendors.cognigy, http)
-        else:
-            bot = DemoBot(recorder=app.get(DEMO_VENDOR_LOG))  # a log only in demo mode
+        bot = bot_vendor(
+            settings.channels.web.bot,
+            settings.vendors.cognigy,
+            http,
+            recorder=app.get(DEMO_VENDOR_LOG),  # a log only in demo mode
+        )
         agents = app.get(GENESYS)  # live agents, when vendors.genesys is configured
         app[WEB_DIALOGUE] = Dialogue(app[GUARD], bot, app[METRICS], agents)
         try:

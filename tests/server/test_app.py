@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,6 +23,7 @@ from chatguard.errors import MessageTooLargeError
 from chatguard.guard import ChatGuard
 from chatguard.server.app import GUARD, make_app
 from chatguard.settings import Settings
+from tests.server.serving import status_once_up
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -102,7 +102,9 @@ def test_chatguard_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> 
         stderr=subprocess.STDOUT,
     )
     try:
-        status = asyncio.run(_wait_until_ready(port, deadline=time.monotonic() + 90))
+        status = asyncio.run(
+            status_once_up(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 90)
+        )
         assert status == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -110,17 +112,6 @@ def test_chatguard_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> 
         if process.poll() is None:
             process.kill()
             process.wait()
-
-
-async def _wait_until_ready(port: int, deadline: float) -> int:
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    return response.status
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.2)
-    raise AssertionError("chatguard serve did not become ready")
 
 
 async def test_requests_beyond_the_limit_are_refused_at_once_and_health_still_answers(

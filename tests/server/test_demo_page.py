@@ -26,6 +26,7 @@ from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.vendors.base import BotTurn
 from chatguard.vendors.demo import DemoBot, VendorExchange, VendorLog
+from tests.server.serving import status_once_up
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -206,7 +207,7 @@ def test_make_demo_command_serves_the_demo_page_and_stops_on_sigterm(tmp_path: P
         stderr=subprocess.STDOUT,
     )
     try:
-        status = asyncio.run(_wait_for(f"http://127.0.0.1:{port}/demo", time.monotonic() + 90))
+        status = asyncio.run(status_once_up(f"http://127.0.0.1:{port}/demo", time.monotonic() + 90))
         assert status == 200
         assert (tmp_path / ".demo" / "chatguard.db").exists()
         process.send_signal(signal.SIGTERM)
@@ -215,17 +216,6 @@ def test_make_demo_command_serves_the_demo_page_and_stops_on_sigterm(tmp_path: P
         if process.poll() is None:
             process.kill()
             process.wait()
-
-
-async def _wait_for(url: str, deadline: float) -> int:
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url) as response:
-                    return response.status
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.2)
-    raise AssertionError(f"the service did not answer {url}")
 
 
 def _exchange(session: str, text: str) -> VendorExchange:

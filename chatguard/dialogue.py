@@ -156,7 +156,9 @@ class Dialogue:
 
         shown = []
         for output in outputs:
-            restored = await guard.reply(session, output.text) if output.text else None
+            restored = (
+                await guard.reply(session, output.text, lang=language) if output.text else None
+            )
             replies = tuple(
                 [
                     await guard.redactor.restore(reply, conversation=session)

@@ -140,25 +140,29 @@ class ChatGuard:
         the event is stored.
         """
         conversation = await self.conversation(session)
-        result = await self.redactor.redact(
-            text, conversation=session, lang=lang, destination=destination
-        )
-        stored = result
+        destinations = [destination]
         if destination != TRANSCRIPT and not self._replaces_everything(destination):
-            stored = await self.redactor.redact(
-                text, conversation=session, lang=result.language, destination=TRANSCRIPT
-            )
+            destinations.append(TRANSCRIPT)
+        result, *transcript = await self.redactor.redact_for(
+            text, conversation=session, destinations=destinations, lang=lang
+        )
+        stored = transcript[0] if transcript else result
         await self._record(conversation, Direction.INBOUND, Author.USER, stored.text)
         return result
 
-    async def reply(self, session: str, text: str, *, author: Author = Author.BOT) -> RestoredText:
+    async def reply(
+        self, session: str, text: str, *, author: Author = Author.BOT, lang: str | None = None
+    ) -> RestoredText:
         """Store a bot's or agent's reply redacted; return it restored for the user.
 
         A bot only ever saw placeholders, but a live agent may type personal data:
-        the stored text is redacted either way.
+        the stored text is redacted either way. ``lang`` is the reply's language when
+        the caller knows it (the conversation's), else it is detected.
         """
         conversation = await self.conversation(session)
-        stored = await self.redactor.redact(text, conversation=session, destination=TRANSCRIPT)
+        stored = await self.redactor.redact(
+            text, conversation=session, destination=TRANSCRIPT, lang=lang
+        )
         await self._record(conversation, Direction.OUTBOUND, author, stored.text)
         return await self.redactor.restore(text, conversation=session)
 

@@ -95,7 +95,11 @@ class RedactionSettings(BaseModel):
     fallback_language: str = "en"
     timeout: float = Field(default=2.0, gt=0, description="Seconds before detection fails closed.")
     max_message_chars: int = Field(default=20_000, gt=0)
-    workers: int = Field(default=1, ge=1, description="Threads that run detection.")
+    executor: Literal["thread", "process"] = Field(
+        default="thread",
+        description="Where detection runs: threads of this process, or worker processes.",
+    )
+    workers: int = Field(default=1, ge=1, description="Threads or processes that run detection.")
     hash_key: SecretStr | None = Field(
         default=None, description="Secret salt of the hash action, at least 16 bytes."
     )

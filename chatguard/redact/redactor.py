@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import secrets
 import unicodedata
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Final, ParamSpec, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
-from chatguard.errors import (
-    ChatguardError,
-    MessageTooLargeError,
-    RedactionError,
-    RedactionTimeoutError,
-    UnknownDestinationError,
-)
+from chatguard.errors import ChatguardError, MessageTooLargeError, UnknownDestinationError
 from chatguard.model import Entity, EntityType, RedactedText, RedactionResult, RestoredText
+from chatguard.redact.detection import Detection, DetectionPool, DetectionRequest
 from chatguard.redact.engine import RedactionEngine
 from chatguard.redact.normalize import normalise
 from chatguard.redact.restore import (
@@ -34,9 +26,6 @@ from chatguard.redact.vault import InMemoryVault, PlaceholderVault, VaultEntry
 from chatguard.settings import Action, DestinationPolicy, Settings
 
 logger = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 # Types whose identity does not depend on separators or case: "+49 151-234" is "+49151234".
 _SEPARATOR_BLIND: Final = frozenset(
@@ -93,12 +82,9 @@ class Redactor:
         vault: PlaceholderVault | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.engine = engine or RedactionEngine(self.settings.redaction)
+        self.detection = DetectionPool(self.settings.redaction, engine)
         self.vault = vault or InMemoryVault()
         self._anonymizer = AnonymizerEngine()  # type: ignore[no-untyped-call]
-        self._executor = ThreadPoolExecutor(
-            max_workers=self.settings.redaction.workers, thread_name_prefix="chatguard-detect"
-        )
         key = self.settings.redaction.hash_key
         if key is None:
             if any(
@@ -111,6 +97,11 @@ class Redactor:
             self._hash_salt = key.get_secret_value()
             if len(self._hash_salt.encode()) < 16:
                 raise ChatguardError("redaction.hash_key must be at least 16 bytes")
+
+    @property
+    def engine(self) -> RedactionEngine | None:
+        """The engine detection threads share; ``None`` when worker processes detect."""
+        return self.detection.engine
 
     def policy(self, destination: str) -> DestinationPolicy:
         """The policy of ``destination``, or ``UnknownDestinationError``."""
@@ -133,19 +124,68 @@ class Redactor:
 
         Entity offsets refer to ``text``; ``placeholder`` is set on replaced ones.
         """
-        policy = self.policy(destination)
+        [result] = await self.redact_for(
+            text, conversation=conversation, destinations=(destination,), lang=lang
+        )
+        return result
+
+    async def redact_for(
+        self,
+        text: str,
+        *,
+        conversation: str,
+        destinations: Sequence[str],
+        lang: str | None = None,
+    ) -> list[RedactionResult]:
+        """``redact`` for several destinations at once, in order: detection runs once
+        per distinct policy threshold, placeholders are assigned in one call."""
+        policies = [self.policy(destination) for destination in destinations]
         if len(text) > self.settings.redaction.max_message_chars:
             raise MessageTooLargeError(
                 f"message of {len(text)} characters exceeds the limit of "
                 f"{self.settings.redaction.max_message_chars}"
             )
-        language: str = lang if lang else await self._run(self.engine.detect_language, text)
-        known = await self.vault.known_values(conversation)
-        found = await self._run(self.engine.analyze, text, language, policy.threshold, known)
-        found = await self._outside_own_placeholders(text, found, conversation)
-        entities = await self._placeholders(text, found, conversation, policy)
-        redacted = self._apply(text, entities, policy)
-        return RedactionResult(RedactedText(redacted), tuple(entities), language)
+        held = await self.vault.held(conversation)
+        detections: dict[float, Detection] = {}
+        for threshold in sorted({policy.threshold for policy in policies}):
+            detection = await self.detection.detect(
+                DetectionRequest(text, lang or None, threshold, tuple(held.values()))
+            )
+            lang = detection.language
+            detections[threshold] = Detection(
+                detection.language, _outside_own_placeholders(text, detection.entities, held)
+            )
+        wanted = {
+            (e.type, canonical_value(e.type, text[e.start : e.end])): text[e.start : e.end]
+            for policy in policies
+            for e in detections[policy.threshold].entities
+            if policy.action_for(e.type) is Action.REPLACE
+        }
+        keys = list(wanted)
+        assigned = await self.vault.assign(
+            conversation, [VaultEntry(kind, key, wanted[kind, key]) for kind, key in keys]
+        )
+        placeholder_of = dict(zip(keys, assigned, strict=True))
+        results = []
+        for policy in policies:
+            detection = detections[policy.threshold]
+            entities = [
+                Entity(
+                    e.type,
+                    e.start,
+                    e.end,
+                    e.score,
+                    placeholder_of[e.type, canonical_value(e.type, text[e.start : e.end])]
+                    if policy.action_for(e.type) is Action.REPLACE
+                    else None,
+                )
+                for e in detection.entities
+            ]
+            redacted = self._apply(text, entities, policy)
+            results.append(
+                RedactionResult(RedactedText(redacted), tuple(entities), detection.language)
+            )
+        return results
 
     async def restore(self, text: str, *, conversation: str) -> RestoredText:
         """Put the conversation's values back into ``text`` (a reply going to the user).
@@ -166,62 +206,13 @@ class Redactor:
 
         return StreamRestorer(lookup)
 
+    async def start(self) -> None:
+        """Start detection (worker processes load their engines); otherwise on first use."""
+        await self.detection.start()
+
     def close(self) -> None:
-        """Stop the detection threads."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    async def _run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.settings.redaction.timeout):
-                return await loop.run_in_executor(
-                    self._executor, functools.partial(function, *args, **kwargs)
-                )
-        except TimeoutError:
-            raise RedactionTimeoutError("detection timed out; the text was not forwarded") from None
-        except ChatguardError:
-            raise
-        except Exception as exc:
-            # The exception's text may quote the message: log its type only.
-            logger.error("detection failed with %s", type(exc).__name__)
-            raise RedactionError("detection failed; the text was not forwarded") from None
-
-    async def _outside_own_placeholders(
-        self, text: str, found: list[Entity], conversation: str
-    ) -> list[Entity]:
-        """Drop what was found inside the conversation's own placeholders.
-
-        A reply written with placeholders ("Hello <PERSON_1>") is redacted again
-        before it is stored; "PERSON" must not turn into a booking code there. Only
-        placeholders the vault assigned count: a user cannot hide a value by typing
-        it in angle brackets.
-        """
-        spans = [(m.start(), m.end(), m.group()) for m in PLACEHOLDER.finditer(text)]
-        if not spans or not found:
-            return found
-        own = await self.vault.lookup(conversation, {p for _, _, p in spans})
-        protected = [(start, end) for start, end, p in spans if p in own]
-        return [
-            e for e in found if not any(e.start < end and start < e.end for start, end in protected)
-        ]
-
-    async def _placeholders(
-        self, text: str, found: list[Entity], conversation: str, policy: DestinationPolicy
-    ) -> list[Entity]:
-        replaced = [e for e in found if policy.action_for(e.type) is Action.REPLACE]
-        placeholders = await self.vault.assign(
-            conversation,
-            [
-                VaultEntry(
-                    e.type, canonical_value(e.type, text[e.start : e.end]), text[e.start : e.end]
-                )
-                for e in replaced
-            ],
-        )
-        by_span = {(e.start, e.end): p for e, p in zip(replaced, placeholders, strict=True)}
-        return [
-            Entity(e.type, e.start, e.end, e.score, by_span.get((e.start, e.end))) for e in found
-        ]
+        """Stop detection's threads or worker processes."""
+        self.detection.close()
 
     def _apply(self, text: str, entities: list[Entity], policy: DestinationPolicy) -> str:
         changed = [e for e in entities if policy.action_for(e.type) is not Action.KEEP]
@@ -258,3 +249,21 @@ class Redactor:
             merge_entities_with_spaces=False,  # the spans are final: one placeholder each
         )
         return str(result.text)
+
+
+def _outside_own_placeholders(
+    text: str, found: Sequence[Entity], held: Mapping[str, tuple[str, str]]
+) -> tuple[Entity, ...]:
+    """Drop what was found inside the conversation's own placeholders.
+
+    A reply written with placeholders ("Hello <PERSON_1>") is redacted again before
+    it is stored; "PERSON" must not turn into a booking code there. Only placeholders
+    the vault assigned count: a user cannot hide a value by typing it in angle
+    brackets.
+    """
+    protected = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text) if m.group() in held]
+    if not protected:
+        return tuple(found)
+    return tuple(
+        e for e in found if not any(e.start < end and start < e.end for start, end in protected)
+    )

@@ -43,8 +43,9 @@ class PlaceholderVault(ABC):
       Concurrent calls for one conversation never give one key two placeholders.
     * ``lookup`` returns the value for each placeholder the conversation knows;
       placeholders it does not know are absent from the result.
-    * ``known_values`` lists the conversation's ``(entity type, value)`` pairs, so
-      that a value redacted once is found again where its context word is missing.
+    * ``held`` maps each of the conversation's placeholders to its ``(entity type,
+      value)``, so that a value redacted once is found again where its context word
+      is missing, and the conversation's own placeholders are known as such.
     * Values leave the vault when they expire or the person's data is erased; that
       is the store's business (``chatguard.store``), not the vault interface's.
 
@@ -64,8 +65,12 @@ class PlaceholderVault(ABC):
         """Return the value of each known placeholder."""
 
     @abstractmethod
+    async def held(self, conversation: str) -> dict[str, tuple[str, str]]:
+        """Every placeholder the conversation holds, with its ``(entity type, value)``."""
+
     async def known_values(self, conversation: str) -> list[tuple[str, str]]:
         """Every ``(entity type, value)`` the conversation has given a placeholder."""
+        return list((await self.held(conversation)).values())
 
 
 @dataclass
@@ -105,9 +110,9 @@ class InMemoryVault(PlaceholderVault):
             return {}
         return {p: state.values[p] for p in placeholders if p in state.values}
 
-    async def known_values(self, conversation: str) -> list[tuple[str, str]]:
-        """The conversation's values with their types."""
+    async def held(self, conversation: str) -> dict[str, tuple[str, str]]:
+        """The conversation's placeholders with their types and values."""
         state = self._conversations.get(conversation)
         if state is None:
-            return []
-        return [(entity_type, state.values[p]) for (entity_type, _), p in state.by_key.items()]
+            return {}
+        return {p: (entity_type, state.values[p]) for (entity_type, _), p in state.by_key.items()}

@@ -87,12 +87,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the store answers and the models are loaded (else 503)."""
+    """Readiness: the store answers and detection is started (else 503)."""
     guard = request.app[GUARD]
     await guard.store.ping()
-    return web.json_response(
-        {"status": "ready", "models": guard.redactor.engine.nlp_engine.describe()}
-    )
+    await guard.redactor.start()
+    return web.json_response({"status": "ready", "detection": guard.redactor.detection.describe()})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -143,6 +142,7 @@ def _guard_context(given: ChatGuard | None) -> Callable[[web.Application], Async
         settings = app[SETTINGS]
         guard = given or await ChatGuard.open(settings)
         app[GUARD] = guard
+        await guard.redactor.start()  # worker processes load their models before requests
         # The sweeper belongs to the service's lifetime: started here, cancelled and
         # awaited at shutdown, never left running on its own.
         sweeping = asyncio.create_task(guard.sweeper.run(settings.retention.sweep_interval))

@@ -76,10 +76,13 @@ class StoreVault(PlaceholderVault):
         stored = await self._store.vault_entries(conversation, placeholders)
         return {entry.placeholder: open_vault_value(self._keyring, entry) for entry in stored}
 
-    async def known_values(self, conversation: str) -> list[tuple[str, str]]:
-        """Every ``(entity type, value)`` the conversation holds."""
+    async def held(self, conversation: str) -> dict[str, tuple[str, str]]:
+        """Every placeholder the conversation holds, with its type and value."""
         stored = await self._store.vault_entries(conversation)
-        return [(entry.entity_type, open_vault_value(self._keyring, entry)) for entry in stored]
+        return {
+            entry.placeholder: (entry.entity_type, open_vault_value(self._keyring, entry))
+            for entry in stored
+        }
 
 
 def open_vault_value(keyring: KeyRing, entry: StoredVaultEntry) -> str:

@@ -8,6 +8,7 @@ a TOML file, and the defaults below. Every key is documented in
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -382,7 +384,10 @@ class Settings(BaseSettings):
     """The single source of chatguard's configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CHATGUARD_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="CHATGUARD_",
+        env_nested_delimiter="__",
+        secrets_nested_delimiter="__",
+        extra="forbid",
     )
     toml_path: ClassVar[Path | None] = None
 
@@ -412,17 +417,37 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Keyword arguments, then the environment, then the TOML file, then defaults."""
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        """Keyword arguments, then the environment, then files in the secrets directory,
+        then the TOML file, then defaults."""
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            NestedSecretsSettingsSource(file_secret_settings),
+        ]
         if cls.toml_path is not None:
             sources.append(_TomlWithoutSecrets(settings_cls, cls.toml_path))
         return tuple(sources)
 
 
+#: The environment variable naming a directory of secret files (see ``load_settings``).
+SECRETS_DIR_VARIABLE = "CHATGUARD_SECRETS_DIR"
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Read and validate the configuration, raising ``ConfigurationError`` naming the bad key."""
+    """Read and validate the configuration, raising ``ConfigurationError`` naming the bad key.
+
+    When ``CHATGUARD_SECRETS_DIR`` names a directory, each file in it whose name is
+    an environment variable of a key (``CHATGUARD_CHANNELS__MESSENGER__APP_SECRET``,
+    as Docker and Kubernetes mount secrets) sets that key from its content; the
+    environment still wins over a file.
+    """
     if config is not None and not config.is_file():
         raise ConfigurationError(f"configuration file not found: {config}")
+    secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE)
+    if secrets_dir:
+        if not Path(secrets_dir).is_dir():
+            raise ConfigurationError(f"{SECRETS_DIR_VARIABLE}: not a directory: {secrets_dir}")
+        overrides.setdefault("_secrets_dir", secrets_dir)
 
     class _FromFile(Settings):
         toml_path = config

@@ -61,3 +61,34 @@ def test_invalid_configuration_names_the_bad_key(tmp_path: Path, toml: str, key:
 def test_missing_configuration_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="not found"):
         load_settings(tmp_path / "absent.toml")
+
+
+def test_secrets_come_from_files_in_the_secrets_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "CHATGUARD_CHANNELS__MESSENGER__APP_SECRET").write_text("app-secret-from-file\n")
+    (tmp_path / "CHATGUARD_ADMIN__TOKEN").write_text("admin-token-from-file")
+    monkeypatch.setenv("CHATGUARD_SECRETS_DIR", str(tmp_path))
+    settings = load_settings()
+    app_secret = settings.channels.messenger.app_secret
+    token = settings.admin.token
+    assert app_secret is not None and app_secret.get_secret_value() == "app-secret-from-file"
+    assert token is not None and token.get_secret_value() == "admin-token-from-file"
+
+
+def test_the_environment_wins_over_a_secret_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "CHATGUARD_ADMIN__TOKEN").write_text("from-file")
+    monkeypatch.setenv("CHATGUARD_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("CHATGUARD_ADMIN__TOKEN", "from-environment")
+    token = load_settings().admin.token
+    assert token is not None and token.get_secret_value() == "from-environment"
+
+
+def test_a_secrets_directory_that_is_missing_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATGUARD_SECRETS_DIR", str(tmp_path / "absent"))
+    with pytest.raises(ConfigurationError, match="CHATGUARD_SECRETS_DIR"):
+        load_settings()

@@ -159,12 +159,20 @@ class ChatGuard:
         the stored text is redacted either way. ``lang`` is the reply's language when
         the caller knows it (the conversation's), else it is detected.
         """
+        await self.record_reply(session, text, author=author, lang=lang)
+        return await self.redactor.restore(text, conversation=session)
+
+    async def record_reply(
+        self, session: str, text: str, *, author: Author = Author.BOT, lang: str | None = None
+    ) -> None:
+        """Store a bot's or agent's reply redacted, without restoring it: for a caller
+        that restored and delivered it already (``redactor.restore``) and stores it
+        after, so that storing adds nothing to what the user waits for."""
         conversation = await self.conversation(session)
         stored = await self.redactor.redact(
             text, conversation=session, destination=TRANSCRIPT, lang=lang
         )
         await self._record(conversation, Direction.OUTBOUND, author, stored.text)
-        return await self.redactor.restore(text, conversation=session)
 
     async def feedback(self, session: str, *, positive: bool) -> None:
         """Store a thumbs-up or thumbs-down as part of the chat flow."""

@@ -10,7 +10,8 @@ its own, so that neither the load generator (this process) nor chatguard's
 detection takes the pass-through's event loop or GIL; ``--servers inprocess``
 runs all of them in this process's event loop (what the test uses).
 
-For each ``redaction.workers`` value (1, then 2; chatguard restarted between),
+For each detection set-up (``redaction.executor`` and ``redaction.workers``:
+one thread, then one and two worker processes; chatguard restarted between),
 phases at a fixed offered rate of 200 messages/s (:mod:`benchmarks.proxy.load`):
 50, 200 and 500 concurrent conversations of short messages, then the head-of-line
 phase (200 conversations of short messages plus long 2-5 KB messages at a few per
@@ -60,7 +61,8 @@ DEFAULT_OUT: Final[Path] = REPO_ROOT / "benchmarks" / "PROXY_RESULTS.md"
 FINDINGS_MARKER: Final = "<!-- findings -->"
 RATE: Final = 200.0  # the rate the targets are stated at
 LEVELS: Final = (50, 200, 500)
-WORKERS: Final = (1, 2)
+#: chatguard's detection set-ups, ``EXECUTOR:WORKERS``: the first runs every level.
+DETECTIONS: Final = ("thread:1", "process:1", "process:2")
 HOL_CONVERSATIONS: Final = 200
 LONG_RATE: Final = 4.0
 LONG_SIZES: Final = (2000, 3000, 4000, 5000)
@@ -106,13 +108,13 @@ def long_messages(seed: int = 11) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def servers_in_process(
-    workers: int, engine: RedactionEngine | None = None
+    detection: str, engine: RedactionEngine | None = None
 ) -> AsyncIterator[dict[str, str]]:
     """The three servers in this event loop; yields each path's base URL (``.../v1``)."""
     async with (
-        serving("upstream", "", workers) as upstream,
-        serving("passthrough", upstream + "/v1", workers) as plain,
-        serving("chatguard", upstream + "/v1", workers, engine) as guarded,
+        serving("upstream", "") as upstream,
+        serving("passthrough", upstream + "/v1") as plain,
+        serving("chatguard", upstream + "/v1", detection, engine) as guarded,
     ):
         yield {"chatguard": guarded + "/v1", "passthrough": plain + "/v1"}
 
@@ -150,14 +152,14 @@ async def _child(role: str, *extra: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def servers_in_subprocesses(workers: int) -> AsyncIterator[dict[str, str]]:
+async def servers_in_subprocesses(detection: str) -> AsyncIterator[dict[str, str]]:
     """Each server in a process of its own; yields each path's base URL (``.../v1``)."""
     async with contextlib.AsyncExitStack() as stack:
         store = stack.enter_context(tempfile.TemporaryDirectory(prefix="chatguard-bench-"))
         upstream = await stack.enter_async_context(_child("upstream")) + "/v1"
         plain = await stack.enter_async_context(_child("passthrough", "--upstream", upstream))
         guarded = await stack.enter_async_context(
-            _child("chatguard", "--upstream", upstream, "--workers", str(workers), "--store", store)
+            _child("chatguard", "--upstream", upstream, "--detection", detection, "--store", store)
         )
         yield {"chatguard": guarded + "/v1", "passthrough": plain + "/v1"}
 
@@ -170,7 +172,7 @@ class Phase:
     """What one phase measured."""
 
     name: str
-    workers: int
+    detection: str
     rate: float
     conversations: int
     duration: float
@@ -189,7 +191,7 @@ def summarize(
     has_long = any(s.kind == "long" for s in samples)
     return Phase(
         name=spec.name,
-        workers=spec.workers,
+        detection=spec.detection,
         rate=spec.rate,
         conversations=spec.conversations,
         duration=duration,
@@ -204,25 +206,25 @@ def summarize(
 
 @dataclass(frozen=True)
 class PhaseSpec:
-    """One phase to run: offered load and chatguard's detection threads."""
+    """One phase to run: offered load and chatguard's detection (``EXECUTOR:WORKERS``)."""
 
     name: str
-    workers: int
+    detection: str
     rate: float
     conversations: int
     long_rate: float = 0.0
 
 
-def plan(rates: Sequence[float]) -> list[PhaseSpec]:
-    """Per rate: with one detection thread every level and the head-of-line phase;
-    with two, the 200-conversation level and the head-of-line phase."""
+def plan(rates: Sequence[float], detections: Sequence[str] = DETECTIONS) -> list[PhaseSpec]:
+    """Per rate and detection set-up: the 200-conversation level and the head-of-line
+    phase; the first set-up (``detections[0]``) runs every level."""
     specs: list[PhaseSpec] = []
     for rate in rates:
-        for workers in WORKERS:
-            levels = LEVELS if workers == WORKERS[0] else (HOL_CONVERSATIONS,)
-            specs += [PhaseSpec(f"{n} conversations", workers, rate, n) for n in levels]
+        for detection in detections:
+            levels = LEVELS if detection == detections[0] else (HOL_CONVERSATIONS,)
+            specs += [PhaseSpec(f"{n} conversations", detection, rate, n) for n in levels]
             specs.append(
-                PhaseSpec("head-of-line", workers, rate, HOL_CONVERSATIONS, long_rate=LONG_RATE)
+                PhaseSpec("head-of-line", detection, rate, HOL_CONVERSATIONS, long_rate=LONG_RATE)
             )
     return specs
 
@@ -233,7 +235,7 @@ async def run_phase(
     """Warm up for a second, then drive one phase against ``bases``."""
     short = short_messages()
     long = long_messages()
-    run = f"{tag}{spec.workers}-{spec.rate:.0f}-{spec.conversations}-{time.time_ns()}"
+    run = f"{tag}{spec.detection}-{spec.rate:.0f}-{spec.conversations}-{time.time_ns()}"
     warmup = schedule(
         short=short,
         rate=min(spec.rate, 20.0),
@@ -354,7 +356,7 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
             "",
             f"## Added latency at {rate:.0f} messages/s offered (per path)",
             "",
-            "| workers | conversations | achieved chatguard | achieved pass-through "
+            "| detection | conversations | achieved chatguard | achieved pass-through "
             "| chatguard p50 / p99 ms | pass-through p50 / p99 ms | added p50 ms "
             "| added p99 ms | paired p50 / p99 ms | errors | max send lag ms "
             "| stages ms | target | result |",
@@ -365,7 +367,7 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
                 continue
             g, p, a = phase.short["chatguard"], phase.short["passthrough"], phase.added_short
             lines.append(
-                f"| {phase.workers} | {phase.conversations} | {g.achieved_rate:.0f}/s "
+                f"| {phase.detection} | {phase.conversations} | {g.achieved_rate:.0f}/s "
                 f"| {p.achieved_rate:.0f}/s | {_ms(g.p50)} / {_ms(g.p99)} "
                 f"| {_ms(p.p50)} / {_ms(p.p99)} | {_ms(a.p50)} | {_ms(a.p99)} "
                 f"| {_ms(a.paired_p50)} / {_ms(a.paired_p99)} | {g.errors + p.errors} "
@@ -381,9 +383,9 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
             "",
             f"{HOL_CONVERSATIONS} conversations of short messages plus long messages "
             f"(2-5 KB, one conversation each) at {LONG_RATE:.0f}/s on each path. Baseline: "
-            f"the same workers' {HOL_CONVERSATIONS}-conversation phase without long messages.",
+            f"the same detection's {HOL_CONVERSATIONS}-conversation phase without long messages.",
             "",
-            "| workers | short chatguard p50 / p99 ms, baseline | short chatguard p50 / p99 "
+            "| detection | short chatguard p50 / p99 ms, baseline | short chatguard p50 / p99 "
             "ms, with long | short added p50 / p99 ms, with long | long chatguard p50 / p99 "
             "ms | long pass-through p50 / p99 ms | errors | stages ms | result |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -395,7 +397,7 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
                 (
                     q
                     for q in mine
-                    if q.workers == phase.workers
+                    if q.detection == phase.detection
                     and q.long is None
                     and q.conversations == phase.conversations
                 ),
@@ -406,7 +408,7 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
             lg, lp = phase.long["chatguard"], phase.long["passthrough"]
             errors = sum(s.errors for s in (*phase.short.values(), *phase.long.values()))
             lines.append(
-                f"| {phase.workers} "
+                f"| {phase.detection} "
                 f"| {_ms(b.p50) if b else 'n/a'} / {_ms(b.p99) if b else 'n/a'} "
                 f"| {_ms(g.p50)} / {_ms(g.p99)} | {_ms(a.p50)} / {_ms(a.p99)} "
                 f"| {_ms(lg.p50)} / {_ms(lg.p99)} | {_ms(lp.p50)} / {_ms(lp.p99)} | {errors} "
@@ -459,13 +461,13 @@ async def _main(args: argparse.Namespace) -> str:
     duration = 5.0 if args.quick else 15.0
     load_before = _loadavg()
     phases: list[Phase] = []
-    specs = plan(args.rates)
+    specs = plan(args.rates, args.detections)
     for number, spec in enumerate(specs, 1):
         print(f"[{number}/{len(specs)}] {spec}", file=sys.stderr, flush=True)
         if args.servers == "subprocess":
-            context = servers_in_subprocesses(spec.workers)
+            context = servers_in_subprocesses(spec.detection)
         else:
-            context = servers_in_process(spec.workers)
+            context = servers_in_process(spec.detection)
         async with context as bases:
             phases.append(await run_phase(bases, spec, duration=duration))
     command = ".venv/bin/python -m benchmarks.proxy.run" + (" --quick" if args.quick else "")
@@ -473,6 +475,8 @@ async def _main(args: argparse.Namespace) -> str:
         command += f" --servers {args.servers}"
     if list(args.rates) != list(RATES):
         command += " --rates " + " ".join(f"{r:g}" for r in args.rates)
+    if list(args.detections) != list(DETECTIONS):
+        command += " --detections " + " ".join(args.detections)
     return report(
         phases,
         mode=args.servers,
@@ -489,6 +493,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
         "--rates", type=float, nargs="+", default=list(RATES), help="offered messages/s per path"
+    )
+    parser.add_argument(
+        "--detections",
+        nargs="+",
+        default=list(DETECTIONS),
+        help="chatguard's detection set-ups, EXECUTOR:WORKERS (thread:1 process:2 ...)",
     )
     args = parser.parse_args()
     text = asyncio.run(_main(args))

@@ -8,7 +8,7 @@
 * ``chatguard``: chatguard's own application (``make_app``) over a SQLite store in
   a temporary directory and fresh test keys, pointed at the upstream.
 
-``python -m benchmarks.proxy.servers ROLE [--upstream URL] [--workers N]`` runs one
+``python -m benchmarks.proxy.servers ROLE [--upstream URL] [--detection EXECUTOR:N]`` runs one
 of them in a process of its own: it prints ``PORT <n>`` once it listens, and stops
 when its standard input closes (the benchmark holds the other end) or after
 ``--lifetime`` seconds, whichever comes first. The benchmark kills an overloaded
@@ -115,15 +115,17 @@ def passthrough_app(upstream_url: str) -> web.Application:
 @contextlib.asynccontextmanager
 async def chatguard_app(
     upstream_url: str,
-    workers: int,
+    detection: str,
     engine: RedactionEngine | None = None,
     store_directory: str | None = None,
 ) -> AsyncIterator[web.Application]:
     """chatguard's service over a throw-away SQLite store (in ``store_directory``, else
-    a temporary one) and fresh test keys (``engine`` is loaded unless given)."""
+    a temporary one) and fresh test keys. ``detection`` is ``EXECUTOR:WORKERS``
+    (``thread:1``, ``process:2``); a thread executor uses ``engine`` when given."""
+    executor, workers = parse_detection(detection)
     settings = Settings(
         vendors={"openai": {"base_url": upstream_url, "api_key": "sk-bench"}},
-        redaction={"workers": workers},
+        redaction={"workers": workers, "executor": executor},
     )
     with contextlib.ExitStack() as stack:
         directory = store_directory or stack.enter_context(
@@ -132,12 +134,22 @@ async def chatguard_app(
         store = SqliteStore(f"sqlite:///{Path(directory) / 'chatguard.db'}", SystemClock())
         await store.open()
         keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-        engine = engine or RedactionEngine(settings.redaction)
+        if executor != "thread":
+            engine = None
         guard = ChatGuard(settings, store=store, keys=keys, engine=engine)
         try:
             yield make_app(settings, guard=guard)
         finally:
             await guard.close()
+
+
+def parse_detection(detection: str) -> tuple[str, int]:
+    """``"process:2"`` as ``("process", 2)``: chatguard's ``redaction.executor`` and
+    ``redaction.workers``."""
+    executor, _, workers = detection.partition(":")
+    if executor not in ("thread", "process") or not workers.isdigit() or int(workers) < 1:
+        raise ValueError(f"detection is EXECUTOR:WORKERS, like thread:1, not {detection!r}")
+    return executor, int(workers)
 
 
 # --- running one -------------------------------------------------------------------------
@@ -161,7 +173,7 @@ async def listening(app: web.Application) -> AsyncIterator[str]:
 async def serving(
     role: str,
     upstream_url: str,
-    workers: int,
+    detection: str = "thread:1",
     engine: RedactionEngine | None = None,
     store_directory: str | None = None,
 ) -> AsyncIterator[str]:
@@ -174,7 +186,7 @@ async def serving(
             yield url
     elif role == "chatguard":
         async with (
-            chatguard_app(upstream_url, workers, engine, store_directory) as app,
+            chatguard_app(upstream_url, detection, engine, store_directory) as app,
             listening(app) as url,
         ):
             yield url
@@ -183,9 +195,9 @@ async def serving(
 
 
 async def _main(
-    role: str, upstream_url: str, workers: int, lifetime: float, store: str | None
+    role: str, upstream_url: str, detection: str, lifetime: float, store: str | None
 ) -> None:
-    async with serving(role, upstream_url, workers, store_directory=store) as url:
+    async with serving(role, upstream_url, detection, store_directory=store) as url:
         print("PORT", url.rsplit(":", 1)[1], flush=True)
         loop = asyncio.get_running_loop()
         stdin = asyncio.StreamReader()
@@ -200,13 +212,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--upstream", default="", help="upstream base URL (ending in /v1)")
-    parser.add_argument("--workers", type=int, default=1, help="chatguard's redaction.workers")
+    parser.add_argument(
+        "--detection", default="thread:1", help="chatguard's redaction.executor:workers"
+    )
     parser.add_argument("--store", default=None, help="directory of chatguard's SQLite file")
     parser.add_argument("--lifetime", type=float, default=1800.0, help="stop after seconds")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tldextract").setLevel(logging.CRITICAL)
-    asyncio.run(_main(args.role, args.upstream, args.workers, args.lifetime, args.store))
+    asyncio.run(_main(args.role, args.upstream, args.detection, args.lifetime, args.store))
 
 
 if __name__ == "__main__":

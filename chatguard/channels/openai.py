@@ -12,8 +12,11 @@ Promises:
 * The answer comes back restored: message content and tool-call arguments; with
   ``stream: true`` as server-sent events restored as they arrive, also when a
   placeholder is split across chunks, each event written as soon as it is ready.
-* The user's new message is stored (redacted) before the vendor is called, and the
-  assistant's answer after it, so a failed vendor call loses nothing.
+* The user's new message is stored (redacted) before the vendor is called, so a
+  failed vendor call loses nothing. The assistant's answer is stored (redacted for
+  the transcript) right after it was sent to the client, so that storing adds
+  nothing to what the client waits for; if that fails, the client has the answer,
+  the failure is logged by type and counted in ``transcript_failures``.
 * Conversation identity: the ``X-Chatguard-Conversation`` header, else the
   ``user`` field. A value that is the session pseudonym of an ``openai``
   conversation continues it; any other value is a client's id for its user, whose
@@ -35,6 +38,7 @@ from aiohttp import web
 
 from chatguard.dialogue import map_strings
 from chatguard.errors import (
+    ChatguardError,
     InvalidRequestError,
     VendorError,
     VendorTimeoutError,
@@ -140,9 +144,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 metrics.vendor_errors.labels(vendor=VENDOR, kind="malformed").inc()
                 raise VendorError("the OpenAI-compatible vendor answered no JSON") from None
     with metrics.latency.labels(stage="restore").time():
-        await _restore_completion(guard, session, answer)
+        written = await _restore_completion(guard, session, answer)
     metrics.messages.labels(channel=CHANNEL, vendor=VENDOR, direction="outbound").inc()
-    return web.json_response(answer, headers={CONVERSATION_HEADER: session})
+    restored = web.json_response(answer, headers={CONVERSATION_HEADER: session})
+    if written is not None:
+        await restored.prepare(request)
+        await restored.write_eof()
+        await _store_answer(guard, session, written, metrics)
+    return restored
 
 
 # --- the request -------------------------------------------------------------------------
@@ -295,11 +304,13 @@ def _raise_for_status(response: aiohttp.ClientResponse, metrics: ServiceMetrics)
 # --- the answer --------------------------------------------------------------------------
 
 
-async def _restore_completion(guard: ChatGuard, session: str, answer: JSONValue) -> None:
-    """Restore a ``chat.completion`` in place; store the first choice's content."""
+async def _restore_completion(guard: ChatGuard, session: str, answer: JSONValue) -> str | None:
+    """Restore a ``chat.completion`` in place; return the first choice's content as the
+    vendor wrote it (with placeholders), the text the transcript keeps, if any."""
     choices = answer.get("choices") if isinstance(answer, dict) else None
     if not isinstance(choices, list):
-        return
+        return None
+    written: str | None = None
     for index, choice in enumerate(choices):
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
@@ -307,14 +318,23 @@ async def _restore_completion(guard: ChatGuard, session: str, answer: JSONValue)
         content = message.get("content")
         if isinstance(content, str):
             if index == 0:
-                message["content"] = await guard.reply(session, content)
-            else:
-                message["content"] = await guard.redactor.restore(content, conversation=session)
+                written = content
+            message["content"] = await guard.redactor.restore(content, conversation=session)
         for call in message.get("tool_calls") or []:
             if isinstance(call, dict) and isinstance(call.get("function"), dict):
                 await _restore_arguments(guard, session, call["function"])
         if isinstance(message.get("function_call"), dict):
             await _restore_arguments(guard, session, message["function_call"])
+    return written
+
+
+async def _store_answer(guard: ChatGuard, session: str, text: str, metrics: ServiceMetrics) -> None:
+    """Store the answer the client already has; a failure is logged and counted."""
+    try:
+        await guard.record_reply(session, text)
+    except ChatguardError as error:
+        logger.warning("openai: the answer was delivered but not stored: %s", type(error).__name__)
+        metrics.transcript_failures.labels(channel=CHANNEL).inc()
 
 
 async def _restore_arguments(guard: ChatGuard, session: str, function: dict[str, Any]) -> None:
@@ -446,7 +466,7 @@ async def _stream(
             logger.warning("openai stream ended early: %s", type(error).__name__)
             metrics.vendor_errors.labels(vendor=VENDOR, kind="stream").inc()
     if answer.text():
-        await guard.reply(session, answer.text())
+        await _store_answer(guard, session, answer.text(), metrics)
     metrics.messages.labels(channel=CHANNEL, vendor=VENDOR, direction="outbound").inc()
     return response
 

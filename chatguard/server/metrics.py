@@ -39,6 +39,12 @@ class ServiceMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
+        self.transcript_failures = Counter(
+            "chatguard_transcript_failures",
+            "Replies delivered to the user whose transcript copy could not be stored.",
+            ["channel"],
+            registry=self.registry,
+        )
         self.swept = Counter(
             "chatguard_records_swept",
             "Records deleted by the retention sweeper, by record kind.",

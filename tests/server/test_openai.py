@@ -123,11 +123,18 @@ def _chat(text: str, **extra: Any) -> dict[str, Any]:
     return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **extra}
 
 
-async def _transcript(guard: ChatGuard, client_id: str) -> list[str]:
+async def _transcript(guard: ChatGuard, client_id: str, *, at_least: int = 0) -> list[str]:
+    """The client's transcript, once it holds ``at_least`` events (an answer is stored
+    right after it was sent, so the client may read it a moment before)."""
     user = await guard.identities.find("openai", client_id)
     assert user is not None
-    conversations = await guard.store.conversations_of(user)
-    return [event.text for c in conversations for event in await guard.store.events(c.session)]
+    async with asyncio.timeout(5):
+        while True:
+            conversations = await guard.store.conversations_of(user)
+            texts = [e.text for c in conversations for e in await guard.store.events(c.session)]
+            if len(texts) >= at_least:
+                return texts
+            await asyncio.sleep(0.01)
 
 
 async def test_no_personal_value_from_any_part_of_the_chat_reaches_the_vendor(
@@ -193,9 +200,32 @@ async def test_the_reply_comes_back_restored_and_the_transcript_stays_redacted(
     assert message["content"] == f"Thanks {NAME}, I will write to {EMAIL}."
     assert json.loads(message["tool_calls"][0]["function"]["arguments"]) == {"to": EMAIL}
     assert answer["object"] == "chat.completion" and answer["usage"]["total_tokens"] == 25
-    transcript = await _transcript(guard, "client-1")
+    transcript = await _transcript(guard, "client-1", at_least=2)
     assert len(transcript) == 2 and "<EMAIL_ADDRESS_1>" in transcript[0]
     assert not [value for value in PERSONAL if value in json.dumps(transcript)]
+
+
+async def test_an_answer_that_cannot_be_stored_still_reaches_the_client_and_is_counted(
+    client: Client, upstream: tuple[Upstream, str], guard: ChatGuard
+) -> None:
+    fake, _ = upstream
+    limit = guard.settings.redaction.max_message_chars
+    fake.reply = "Thanks <PERSON_1>. " + "x" * limit  # too long to redact for the transcript
+    response = await client.post(
+        "/v1/chat/completions",
+        json=_chat(f"I am {NAME}"),
+        headers={"X-Chatguard-Conversation": "client-long"},
+    )
+    answer = await response.json()
+    assert answer["choices"][0]["message"]["content"].startswith(f"Thanks {NAME}. xxx")
+    failures = 'chatguard_transcript_failures_total{channel="openai"} 1.0'
+    async with asyncio.timeout(5):
+        metrics = await (await client.get("/metrics")).text()
+        while failures not in metrics:  # counted a moment after the answer was sent
+            await asyncio.sleep(0.01)
+            metrics = await (await client.get("/metrics")).text()
+    assert NAME not in metrics
+    assert await _transcript(guard, "client-long") == ["I am <PERSON_1>"]
 
 
 async def test_a_stream_is_restored_as_it_goes_also_across_a_split_placeholder(

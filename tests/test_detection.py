@@ -12,7 +12,13 @@ import pytest
 import pytest_asyncio
 
 from chatguard.errors import RedactionError, RedactionTimeoutError, UnsupportedLanguageError
-from chatguard.redact.detection import DetectionPool, DetectionRequest, detect_with
+from chatguard.redact.detection import (
+    Detection,
+    DetectionPool,
+    DetectionRequest,
+    detect_batch,
+    detect_with,
+)
 from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import RedactionSettings
 
@@ -178,3 +184,36 @@ async def test_a_closed_pool_refuses_to_detect(engine: RedactionEngine) -> None:
 def test_the_process_executor_loads_its_own_engines(engine: RedactionEngine) -> None:
     with pytest.raises(ValueError, match="workers"):
         DetectionPool(process_settings(), engine)
+
+
+def test_a_batch_finds_in_each_message_what_it_finds_alone(engine: RedactionEngine) -> None:
+    requests = [
+        DetectionRequest(MESSAGES[0], None, 0.5),
+        DetectionRequest(MESSAGES[1], "de", 0.5),
+        DetectionRequest("is QWERTZ confirmed?", "en", 0.5, (("BOOKING_REFERENCE", "QWERTZ"),)),
+        DetectionRequest(MESSAGES[2], None, 0.9),
+        DetectionRequest(MESSAGES[3], None, 0.5),
+    ]
+    assert detect_batch(engine, requests) == [detect_with(engine, r) for r in requests]
+
+
+def test_one_bad_request_in_a_batch_fails_alone(engine: RedactionEngine) -> None:
+    requests = [
+        DetectionRequest(MESSAGES[0], None, 0.5),
+        DetectionRequest("hola", "xx", 0.5),
+        DetectionRequest(MESSAGES[1], None, 0.5),
+    ]
+    first, bad, last = detect_batch(engine, requests)
+    assert isinstance(bad, UnsupportedLanguageError)
+    assert first == detect_with(engine, requests[0]) and isinstance(first, Detection)
+    assert last == detect_with(engine, requests[2])
+
+
+async def test_many_waiting_requests_each_get_their_own_answer(engine: RedactionEngine) -> None:
+    pool = DetectionPool(RedactionSettings(workers=1, timeout=30.0), engine)
+    try:
+        requests = [DetectionRequest(text, None, 0.5) for text in MESSAGES * 10]
+        answers = await asyncio.gather(*(pool.detect(r) for r in requests))
+        assert answers == [detect_with(engine, r) for r in requests]
+    finally:
+        pool.close()

@@ -223,21 +223,16 @@ class RedactionEngine:
         texts: Sequence[str],
         languages: Sequence[str | None] | None = None,
         threshold: float = 0.5,
+        known: Sequence[Iterable[tuple[str, str]]] | None = None,
     ) -> list[list[Entity]]:
-        """``analyze`` for many texts at once, with spaCy's ``nlp.pipe`` per language."""
+        """``analyze`` for many texts at once, with spaCy's ``nlp.pipe`` per language;
+        ``known[i]`` are the values known before for ``texts[i]``."""
         if languages is not None and len(languages) != len(texts):
             raise ValueError("languages must be as long as texts")
+        if known is not None and len(known) != len(texts):
+            raise ValueError("known must be as long as texts")
         normalised = [normalise(text) for text in texts]
-        given = list(languages) if languages is not None else [None] * len(texts)
-        detected = iter(
-            self.detector.detect_many(
-                [n.text for n, lang in zip(normalised, given, strict=True) if lang is None]
-            )
-        )
-        chosen = [
-            next(detected) if lang is None else self._language(n.text, lang)
-            for n, lang in zip(normalised, given, strict=True)
-        ]
+        chosen = self._languages([n.text for n in normalised], languages)
         results: list[list[Entity]] = [[] for _ in texts]
         for language in sorted(set(chosen)):
             indices = [i for i, lang in enumerate(chosen) if lang == language]
@@ -245,8 +240,24 @@ class RedactionEngine:
                 [normalised[i].text for i in indices], language
             )
             for i, artifacts in zip(indices, docs, strict=True):
-                results[i] = self._entities(normalised[i], language, artifacts, threshold)
+                results[i] = self._entities(
+                    normalised[i], language, artifacts, threshold, known[i] if known else ()
+                )
         return results
+
+    def _languages(
+        self, normalised: Sequence[str], languages: Sequence[str | None] | None
+    ) -> list[str]:
+        given = list(languages) if languages is not None else [None] * len(normalised)
+        detected = iter(
+            self.detector.detect_many(
+                [text for text, lang in zip(normalised, given, strict=True) if lang is None]
+            )
+        )
+        return [
+            next(detected) if lang is None else self._language(text, lang)
+            for text, lang in zip(normalised, given, strict=True)
+        ]
 
     def _language(self, text: str, language: str | None) -> str:
         if language is None:

@@ -8,7 +8,7 @@ statements it runs, and calls of one store run one at a time, in order.
 Durability: WAL journal with ``synchronous=FULL``, so a write is on disk when its
 coroutine returns; every write is one transaction (``BEGIN IMMEDIATE``, which takes
 the write lock up front, so read-modify-writes such as sequence numbers, placeholder
-numbering are serialised between processes too), rolled back on
+numbering and delivery checks are serialised between processes too), rolled back on
 any failure, a failed commit included. Times are stored as UTC epoch microseconds
 (sortable integers) and come back as aware UTC datetimes. Expiry: reads filter on
 ``expires_at > now``; ``sweep`` deletes, using an index on ``expires_at`` per table.
@@ -32,12 +32,13 @@ from typing import Any, TypeVar
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store
+from chatguard.store.base import Store, require_one_session
 from chatguard.store.records import (
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
+    Delivery,
     Direction,
     EventKind,
     Identity,
@@ -133,6 +134,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_at ON audit (at, id)",
         "CREATE INDEX audit_expiry ON audit (expires_at)",
     ),
+    (
+        """CREATE TABLE deliveries (
+            key TEXT PRIMARY KEY,
+            session TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX deliveries_session ON deliveries (session)",
+        "CREATE INDEX deliveries_expiry ON deliveries (expires_at)",
+    ),
 )
 
 # The table that holds each record kind, in the order sweep and erasure report them.
@@ -143,6 +153,7 @@ _TABLES: dict[RecordKind, str] = {
     RecordKind.IDENTITIES: "identities",
     RecordKind.CONSENTS: "consents",
     RecordKind.SAMPLES: "samples",
+    RecordKind.DELIVERIES: "deliveries",
     RecordKind.AUDIT: "audit",
 }
 # The kinds keyed by a session pseudonym, which erasing a session deletes.
@@ -151,6 +162,7 @@ _SESSION_KINDS = (
     RecordKind.TRANSCRIPTS,
     RecordKind.VAULT,
     RecordKind.SAMPLES,
+    RecordKind.DELIVERIES,
 )
 
 # SQLite result codes that mean "the database cannot be reached or written now".
@@ -381,6 +393,16 @@ def _append_event(db: sqlite3.Connection, row: tuple[Any, ...]) -> int:
     return int(appended[0])
 
 
+def _record_delivery(db: sqlite3.Connection, row: tuple[str, str, int], now: int) -> bool:
+    """Record the delivery ``(key, session, expires_at)``; ``False`` (and nothing
+    written) when an unexpired delivery with that key is held."""
+    held = db.execute("SELECT expires_at FROM deliveries WHERE key = ?", (row[0],)).fetchone()
+    if held is not None and held[0] > now:
+        return False
+    db.execute("INSERT OR REPLACE INTO deliveries (key, session, expires_at) VALUES (?, ?, ?)", row)
+    return True
+
+
 def _assign_placeholders(
     db: sqlite3.Connection,
     session: str,
@@ -558,6 +580,33 @@ class SqliteStore(Store):
         """Append ``event`` with the next sequence number of its conversation."""
         row = _event_row(event)
         return await self._write(lambda db: _append_event(db, row))
+
+    async def record_event(
+        self,
+        event: TranscriptEvent,
+        conversation: Conversation,
+        *,
+        delivery: Delivery | None = None,
+    ) -> int | None:
+        """Append ``event``, save ``conversation`` and record ``delivery`` in one
+        transaction; ``None`` (nothing written) when the delivery was recorded before
+        and has not expired. The write lock, taken first, serialises the check with
+        every other writer, other processes included."""
+        require_one_session(event, conversation)
+        event_row, conversation_row = _event_row(event), _conversation_row(conversation)
+        delivery_row = (
+            None if delivery is None else (delivery.key, event.session, _us(delivery.expires_at))
+        )
+        now = self._now()
+
+        def record(db: sqlite3.Connection) -> int | None:
+            if delivery_row is not None and not _record_delivery(db, delivery_row, now):
+                return None
+            seq = _append_event(db, event_row)
+            _save_conversation(db, conversation_row)
+            return seq
+
+        return await self._write(record)
 
     async def events(self, session: str) -> list[TranscriptEvent]:
         """The conversation's unexpired events in ``seq`` order."""
@@ -766,7 +815,7 @@ class SqliteStore(Store):
         return await self._write(delete_expired)
 
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
-        """Delete the conversation, its transcript, vault and sample, and
+        """Delete the conversation, its transcript, vault, sample and deliveries, and
         the consents whose subject is ``session``, in one transaction; return the
         non-zero counts per kind (expired records not yet swept included)."""
 

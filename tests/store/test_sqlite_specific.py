@@ -16,6 +16,7 @@ from chatguard.errors import StoreError
 from chatguard.store.records import (
     Author,
     Conversation,
+    Delivery,
     Direction,
     TranscriptEvent,
     VaultRequest,
@@ -60,7 +61,7 @@ async def test_every_table_that_expires_has_an_index_on_expires_at(tmp_path: Pat
             if [column[2] for column in db.execute(f"PRAGMA index_info({index[1]})")]
             == ["expires_at"]
         }
-    assert len(expiring) == 7
+    assert len(expiring) == 8
     assert indexed == set(expiring)
 
 
@@ -114,8 +115,8 @@ async def test_each_operation_is_one_job_on_the_stores_thread_whatever_it_runs(
     conversation = Conversation("guest-a", "messenger", "user-1", now, now, later)
     event = TranscriptEvent("guest-a", now, Direction.INBOUND, Author.USER, "hi", later)
     try:
-        await store.save_conversation(conversation)
-        await store.append_event(event)
+        await store.record_event(event, conversation, delivery=Delivery("k", later))
+        await store.record_event(event, conversation, delivery=Delivery("k", later))
         requests = [VaultRequest("PERSON", f"d{n}", b"sealed") for n in range(3)]
         await store.assign_placeholders("guest-a", requests, later)
         await store.vault_entries("guest-a")

@@ -9,6 +9,7 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -19,9 +20,12 @@ from chatguard.clock import ManualClock
 from chatguard.dialogue import HANDED_OVER
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
+from chatguard.pseudonym import Keys
+from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Conversation
+from tests.conftest import guard_over
 from tests.server.serving import Client, started
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
@@ -158,6 +162,33 @@ async def test_a_redelivered_message_id_is_processed_once(
     for _ in range(3):
         assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 200
     assert len(await guard.store.events(session)) == 1
+
+
+async def test_a_message_redelivered_after_a_restart_is_dropped(
+    guard: ChatGuard, tmp_path: Path, keys: Keys, engine: RedactionEngine, clock: ManualClock
+) -> None:
+    settings = Settings(vendors={"genesys": {"webhook_secret": SECRET}})
+    session = (await guard.start_conversation("web")).session
+    raw, headers = signed(agent_message("m-1", session, f"Hello {NAME}"))
+    first = await started(guard, settings)
+    try:
+        response = await first.post("/webhooks/genesys", data=raw, headers=headers)
+        assert (await response.json())["status"] == "delivered"
+    finally:
+        await first.close()
+        await guard.close()
+    clock.advance(timedelta(minutes=10))
+
+    restarted = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
+    second = await started(restarted, settings)
+    try:
+        response = await second.post("/webhooks/genesys", data=raw, headers=headers)
+        assert response.status == 200 and (await response.json())["status"] == "duplicate"
+        [stored] = await restarted.store.events(session)
+    finally:
+        await second.close()
+        await restarted.close()
+    assert stored.author is Author.AGENT and NAME not in stored.text
 
 
 async def test_a_message_to_a_user_pseudonym_reaches_its_channel_delivery(

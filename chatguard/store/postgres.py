@@ -265,22 +265,13 @@ _CONSENT_COLUMNS: Final = (
 _AUDIT_COLUMNS: Final = "id, at, action, counts, subject, actor, reason, expires_at"
 
 
-# record_event's one statement. $1-$8: the event (session, at, direction, author,
-# kind, text, feedback, expires_at); $9-$13: the conversation (channel, user,
-# created_at, last_activity, expires_at); $14, $15: the delivery's key and expiry
-# (NULL: none); $16: now. Each insert runs only when the one before it returned a
-# row; the delivery's runs only with a key, and yields a row only when no unexpired
-# delivery holds the key.
-_RECORD_EVENT: Final = f"""
-WITH delivery AS (
-    INSERT INTO deliveries AS d (key, session, expires_at)
-    SELECT $14::text, $1, $15::timestamptz WHERE $14::text IS NOT NULL
-    ON CONFLICT (key) DO UPDATE SET session = EXCLUDED.session, expires_at = EXCLUDED.expires_at
-    WHERE d.expires_at <= $16
-    RETURNING 1
-), counter AS (
+# An event appended with the next number of its conversation, ``SELECT seq FROM
+# event`` its number. $1-$8: the event (``_event_args``); the counter (and so the
+# event) is written only when ``{condition}`` holds.
+_APPEND_EVENT_CTES: Final = f"""
+counter AS (
     INSERT INTO event_counters AS c (session, last_seq, expires_at)
-    SELECT $1, 1, $8 WHERE $14::text IS NULL OR EXISTS (SELECT FROM delivery)
+    SELECT $1, 1, $8 WHERE {{condition}}
     ON CONFLICT (session) DO UPDATE SET last_seq = c.last_seq + 1,
     expires_at = GREATEST(c.expires_at, EXCLUDED.expires_at)
     RETURNING last_seq
@@ -288,7 +279,23 @@ WITH delivery AS (
     INSERT INTO events ({_EVENT_COLUMNS})
     SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8 FROM counter
     RETURNING seq
-), conversation AS (
+)"""
+_APPEND_EVENT: Final = f"WITH {_APPEND_EVENT_CTES.format(condition='true')} SELECT seq FROM event"
+
+# record_event's one statement. $1-$8: the event; $9-$13: the conversation (channel,
+# user, created_at, last_activity, expires_at); $14, $15: the delivery's key and
+# expiry (NULL: none); $16: now. Each insert runs only when the one before it
+# returned a row; the delivery's runs only with a key, and yields a row only when no
+# unexpired delivery holds the key.
+_RECORD_EVENT: Final = f"""
+WITH delivery AS (
+    INSERT INTO deliveries AS d (key, session, expires_at)
+    SELECT $14::text, $1, $15::timestamptz WHERE $14::text IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET session = EXCLUDED.session, expires_at = EXCLUDED.expires_at
+    WHERE d.expires_at <= $16
+    RETURNING 1
+), {_APPEND_EVENT_CTES.format(condition="$14::text IS NULL OR EXISTS (SELECT FROM delivery)")},
+conversation AS (
     INSERT INTO conversations ({_CONVERSATION_COLUMNS})
     SELECT $1, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT FROM event)
     ON CONFLICT (session) DO UPDATE SET
@@ -452,26 +459,7 @@ class PostgresStore(Store):
         without gaps or duplicates under concurrent appends from several processes)."""
         # One statement, so one implicit transaction: the counter's row lock queues
         # concurrent appends, and a failed insert takes its number back with it.
-        seq = await self._fetchval(
-            "append_event",
-            "WITH counter AS ("
-            " INSERT INTO event_counters AS c (session, last_seq, expires_at)"
-            " VALUES ($1, 1, $8)"
-            " ON CONFLICT (session) DO UPDATE SET last_seq = c.last_seq + 1,"
-            " expires_at = GREATEST(c.expires_at, EXCLUDED.expires_at)"
-            " RETURNING last_seq)"
-            f" INSERT INTO events ({_EVENT_COLUMNS})"
-            " SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8 FROM counter"
-            " RETURNING seq",
-            event.session,
-            event.at,
-            event.direction.value,
-            event.author.value,
-            event.kind.value,
-            event.text,
-            event.feedback,
-            event.expires_at,
-        )
+        seq = await self._fetchval("append_event", _APPEND_EVENT, *_event_args(event))
         return int(seq)
 
     async def record_event(
@@ -489,14 +477,7 @@ class PostgresStore(Store):
         seq = await self._fetchval(
             "record_event",
             _RECORD_EVENT,
-            event.session,
-            event.at,
-            event.direction.value,
-            event.author.value,
-            event.kind.value,
-            event.text,
-            event.feedback,
-            event.expires_at,
+            *_event_args(event),
             conversation.channel,
             conversation.user,
             conversation.created_at,
@@ -1013,6 +994,20 @@ def _conversation(row: Any) -> Conversation:
         created_at=row["created_at"],
         last_activity=row["last_activity"],
         expires_at=row["expires_at"],
+    )
+
+
+def _event_args(event: TranscriptEvent) -> tuple[object, ...]:
+    """An event as ``$1``-``$8`` of the statements that append one."""
+    return (
+        event.session,
+        event.at,
+        event.direction.value,
+        event.author.value,
+        event.kind.value,
+        event.text,
+        event.feedback,
+        event.expires_at,
     )
 
 

@@ -1,10 +1,10 @@
 """Shared fixtures: one real detection engine for the session, and the pipeline over a
-fresh SQLite store for each test that asks for ``guard`` (``guard_over`` opens another
-pipeline over the same file and keys, as a restarted process would)."""
+fresh SQLite store for each test that asks for ``guard`` (``another_guard`` opens one
+more over the same file and keys, as a restarted process or a second instance would)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -65,3 +65,12 @@ async def guard(
     guard = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
     yield guard
     await guard.close()
+
+
+@pytest.fixture
+def another_guard(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
+) -> Callable[[], Awaitable[ChatGuard]]:
+    """Opens another pipeline over the ``guard`` fixture's store file and keys, as a
+    restarted process or a second instance would; the caller closes it."""
+    return lambda: guard_over(tmp_path / "chatguard.db", keys, engine, clock)

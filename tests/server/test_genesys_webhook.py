@@ -7,9 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -20,12 +19,9 @@ from chatguard.clock import ManualClock
 from chatguard.dialogue import HANDED_OVER
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.pseudonym import Keys
-from chatguard.redact.engine import RedactionEngine
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Conversation
-from tests.conftest import guard_over
 from tests.server.serving import Client, started
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
@@ -165,7 +161,7 @@ async def test_a_redelivered_message_id_is_processed_once(
 
 
 async def test_a_message_redelivered_after_a_restart_is_dropped(
-    guard: ChatGuard, tmp_path: Path, keys: Keys, engine: RedactionEngine, clock: ManualClock
+    guard: ChatGuard, another_guard: Callable[[], Awaitable[ChatGuard]], clock: ManualClock
 ) -> None:
     settings = Settings(vendors={"genesys": {"webhook_secret": SECRET}})
     session = (await guard.start_conversation("web")).session
@@ -179,7 +175,7 @@ async def test_a_message_redelivered_after_a_restart_is_dropped(
         await guard.close()
     clock.advance(timedelta(minutes=10))
 
-    restarted = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
+    restarted = await another_guard()
     second = await started(restarted, settings)
     try:
         response = await second.post("/webhooks/genesys", data=raw, headers=headers)

@@ -7,10 +7,9 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -20,11 +19,8 @@ from aiohttp.test_utils import TestServer
 from chatguard.channels.messenger import CHANNEL, messaging_type, parse_turns
 from chatguard.clock import ManualClock
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys
-from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Direction
-from tests.conftest import guard_over
 from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 
@@ -134,6 +130,12 @@ async def _transcript_sessions(guard: ChatGuard) -> set[str]:
     return {event.session for event in events}
 
 
+async def _user_texts(guard: ChatGuard) -> list[str]:
+    """What the user's messages were stored as, in the one conversation with a transcript."""
+    [session] = await _transcript_sessions(guard)
+    return [e.text for e in await guard.store.events(session) if e.author is Author.USER]
+
+
 async def test_the_verification_handshake_answers_the_challenge_only_for_the_token(
     client: Client,
 ) -> None:
@@ -217,17 +219,13 @@ async def test_the_same_mid_twice_is_processed_once_and_echoes_are_dropped(
     await graph[0].wait_for(1)
     await asyncio.sleep(0.3)
     assert len(graph[0].received) == 1
-    [session] = await _transcript_sessions(guard)
-    users = [e for e in await guard.store.events(session) if e.author is Author.USER]
-    assert [event.text for event in users] == ["hello"]
+    assert await _user_texts(guard) == ["hello"]
 
 
 async def test_a_message_redelivered_after_a_restart_is_dropped(
     guard: ChatGuard,
     graph: tuple[GraphSendApi, str],
-    tmp_path: Path,
-    keys: Keys,
-    engine: RedactionEngine,
+    another_guard: Callable[[], Awaitable[ChatGuard]],
     clock: ManualClock,
 ) -> None:
     body = _webhook(_message(guard, "m.r", f"I am {NAME}"))
@@ -241,29 +239,26 @@ async def test_a_message_redelivered_after_a_restart_is_dropped(
     # Meta retries for hours: by now the user's session has gone idle (30 minutes).
     clock.advance(timedelta(minutes=45))
 
-    restarted = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
+    restarted = await another_guard()
     second = await started(restarted, _settings(graph[1]))
     try:
         assert await _post(second, body, _signed(body)) == 200
         await asyncio.sleep(0.3)
-        [session] = await _transcript_sessions(restarted)
-        users = [e for e in await restarted.store.events(session) if e.author is Author.USER]
+        stored = await _user_texts(restarted)
     finally:
         await second.close()
         await restarted.close()
     assert len(graph[0].received) == 1
-    assert [event.text for event in users] == ["I am <PERSON_1>"]
+    assert stored == ["I am <PERSON_1>"]
 
 
 async def test_a_message_delivered_to_two_instances_on_one_store_is_answered_once(
     guard: ChatGuard,
     graph: tuple[GraphSendApi, str],
-    tmp_path: Path,
-    keys: Keys,
-    engine: RedactionEngine,
+    another_guard: Callable[[], Awaitable[ChatGuard]],
     clock: ManualClock,
 ) -> None:
-    other = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
+    other = await another_guard()
     instances = [
         await started(guard, _settings(graph[1])),
         await started(other, _settings(graph[1])),
@@ -281,9 +276,7 @@ async def test_a_message_delivered_to_two_instances_on_one_store_is_answered_onc
         await other.close()
     assert statuses == [200, 200]
     assert len(graph[0].received) == 1
-    [session] = await _transcript_sessions(guard)
-    users = [e for e in await guard.store.events(session) if e.author is Author.USER]
-    assert [event.text for event in users] == ["hello"]
+    assert await _user_texts(guard) == ["hello"]
 
 
 def test_a_redelivery_is_named_by_the_mid_or_for_a_referral_by_sender_and_time() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import TracebackType
+from typing import NewType, overload
 
 from chatguard.clock import Clock, SystemClock
 from chatguard.errors import SubjectNotFoundError
@@ -22,6 +23,7 @@ from chatguard.store import Store, open_store
 from chatguard.store.records import (
     Author,
     Conversation,
+    Delivery,
     Direction,
     EventKind,
     RecordKind,
@@ -32,6 +34,10 @@ from chatguard.subject import SubjectRights
 
 #: The destination policy transcripts are written with: every type replaced.
 TRANSCRIPT = "transcript"
+
+#: What recognises a channel's redelivered message (``ChatGuard.delivery_key``): a
+#: keyed digest of the channel's message id, never the id.
+DeliveryKey = NewType("DeliveryKey", str)
 
 
 class ChatGuard:
@@ -45,6 +51,9 @@ class ChatGuard:
       transcript only ever holds text redacted by the ``transcript`` policy.
     * ``reply`` stores a vendor's or agent's text redacted and returns it restored
       for the user.
+    * Both store the event and the conversation's new activity in one write; given a
+      ``delivery`` key (``delivery_key``), a message already stored under that key,
+      by any process on the store, is not stored again and they return ``None``.
     * If redaction or the store fails, these raise and nothing is to be forwarded.
 
     Example::
@@ -74,6 +83,7 @@ class ChatGuard:
         self.redactor = Redactor(settings, engine=engine, vault=self.vault)
         self.sweeper = RetentionSweeper(store, self.clock, settings.retention.audit)
         self.rights = SubjectRights(store, keys.store, self.identities, self.clock, self.retention)
+        self._keyring = keys.store
 
     @classmethod
     async def open(
@@ -131,13 +141,48 @@ class ChatGuard:
             raise SubjectNotFoundError("no conversation under that session pseudonym")
         return conversation
 
+    def delivery_key(self, channel: str, message_id: str) -> DeliveryKey:
+        """The key by which ``user_message`` and ``reply`` recognise the message that
+        ``channel`` names ``message_id`` when it comes again: HMAC-SHA256 under the
+        store key, so the store never holds the id."""
+        return DeliveryKey(self._keyring.digest(f"delivery\0{channel}\0{message_id}".encode()))
+
+    @overload
     async def user_message(
-        self, session: str, text: str, *, lang: str | None = None, destination: str = "nlp"
-    ) -> RedactionResult:
+        self,
+        session: str,
+        text: str,
+        *,
+        lang: str | None = None,
+        destination: str = "nlp",
+        delivery: None = None,
+    ) -> RedactionResult: ...
+
+    @overload
+    async def user_message(
+        self,
+        session: str,
+        text: str,
+        *,
+        lang: str | None = None,
+        destination: str = "nlp",
+        delivery: DeliveryKey,
+    ) -> RedactionResult | None: ...
+
+    async def user_message(
+        self,
+        session: str,
+        text: str,
+        *,
+        lang: str | None = None,
+        destination: str = "nlp",
+        delivery: DeliveryKey | None = None,
+    ) -> RedactionResult | None:
         """Redact what the user typed for ``destination`` and store it redacted.
 
         The result is what may be sent to the destination; it is returned only after
-        the event is stored.
+        the event is stored. ``None`` when ``delivery`` was stored before: then nothing
+        is stored and nothing is to be sent.
         """
         conversation = await self.conversation(session)
         destinations = [destination]
@@ -147,32 +192,74 @@ class ChatGuard:
             text, conversation=session, destinations=destinations, lang=lang
         )
         stored = transcript[0] if transcript else result
-        await self._record(conversation, Direction.INBOUND, Author.USER, stored.text)
-        return result
+        seq = await self._record(
+            conversation, Direction.INBOUND, Author.USER, stored.text, delivery=delivery
+        )
+        return None if seq is None else result
+
+    @overload
+    async def reply(
+        self,
+        session: str,
+        text: str,
+        *,
+        author: Author = Author.BOT,
+        lang: str | None = None,
+        delivery: None = None,
+    ) -> RestoredText: ...
+
+    @overload
+    async def reply(
+        self,
+        session: str,
+        text: str,
+        *,
+        author: Author = Author.BOT,
+        lang: str | None = None,
+        delivery: DeliveryKey,
+    ) -> RestoredText | None: ...
 
     async def reply(
-        self, session: str, text: str, *, author: Author = Author.BOT, lang: str | None = None
-    ) -> RestoredText:
-        """Store a bot's or agent's reply redacted; return it restored for the user.
+        self,
+        session: str,
+        text: str,
+        *,
+        author: Author = Author.BOT,
+        lang: str | None = None,
+        delivery: DeliveryKey | None = None,
+    ) -> RestoredText | None:
+        """Store a bot's or agent's reply redacted; return it restored for the user
+        (``None`` when ``delivery`` was stored before: nothing stored, nothing to show).
 
         A bot only ever saw placeholders, but a live agent may type personal data:
         the stored text is redacted either way. ``lang`` is the reply's language when
         the caller knows it (the conversation's), else it is detected.
         """
-        await self.record_reply(session, text, author=author, lang=lang)
+        if not await self.record_reply(session, text, author=author, lang=lang, delivery=delivery):
+            return None
         return await self.redactor.restore(text, conversation=session)
 
     async def record_reply(
-        self, session: str, text: str, *, author: Author = Author.BOT, lang: str | None = None
-    ) -> None:
+        self,
+        session: str,
+        text: str,
+        *,
+        author: Author = Author.BOT,
+        lang: str | None = None,
+        delivery: DeliveryKey | None = None,
+    ) -> bool:
         """Store a bot's or agent's reply redacted, without restoring it: for a caller
         that restored and delivered it already (``redactor.restore``) and stores it
-        after, so that storing adds nothing to what the user waits for."""
+        after, so that storing adds nothing to what the user waits for. ``False`` when
+        ``delivery`` was stored before (then nothing was stored)."""
         conversation = await self.conversation(session)
         stored = await self.redactor.redact(
             text, conversation=session, destination=TRANSCRIPT, lang=lang
         )
-        await self._record(conversation, Direction.OUTBOUND, author, stored.text)
+        seq = await self._record(
+            conversation, Direction.OUTBOUND, author, stored.text, delivery=delivery
+        )
+        return seq is not None
 
     async def feedback(self, session: str, *, positive: bool) -> None:
         """Store a thumbs-up or thumbs-down as part of the chat flow."""
@@ -204,9 +291,15 @@ class ChatGuard:
         *,
         kind: EventKind = EventKind.MESSAGE,
         feedback: str | None = None,
-    ) -> None:
+        delivery: DeliveryKey | None = None,
+    ) -> int | None:
+        """Store the event and the conversation's new activity in one write; its seq,
+        or ``None`` (nothing written) when ``delivery`` was stored before."""
         now = self.clock.now()
-        await self.store.append_event(
+        once = None
+        if delivery is not None:
+            once = Delivery(delivery, self.retention.expires_at(RecordKind.DELIVERIES))
+        return await self.store.record_event(
             TranscriptEvent(
                 session=conversation.session,
                 at=now,
@@ -216,12 +309,11 @@ class ChatGuard:
                 expires_at=self.retention.expires_at(RecordKind.TRANSCRIPTS),
                 kind=kind,
                 feedback=feedback,
-            )
-        )
-        await self.store.save_conversation(
+            ),
             replace(
                 conversation,
                 last_activity=now,
                 expires_at=self.retention.expires_at(RecordKind.CONVERSATIONS),
-            )
+            ),
+            delivery=once,
         )

@@ -160,6 +160,10 @@ class RetentionSettings(BaseModel):
         default=timedelta(days=30 + 365),
         description="Proof of consent: as long as the data it covers, plus a year.",
     )
+    deliveries: Duration = Field(
+        default=timedelta(days=7),
+        description="How long a channel's message id is remembered, to drop its redeliveries.",
+    )
     audit: Duration = timedelta(days=365)
     sweep_interval: Duration = Field(
         default=timedelta(hours=1), description="How often the service sweeps."

@@ -1,9 +1,10 @@
 """Shared fixtures: one real detection engine for the session, and the pipeline over a
-fresh SQLite store for each test that asks for ``guard``."""
+fresh SQLite store for each test that asks for ``guard`` (``another_guard`` opens one
+more over the same file and keys, as a restarted process or a second instance would)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -39,14 +40,37 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture
+def keys() -> Keys:
+    """Random store and pseudonym keys, the test's own."""
+    return Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
+
+
+async def guard_over(
+    path: Path, keys: Keys, engine: RedactionEngine, clock: ManualClock
+) -> ChatGuard:
+    """The pipeline over the SQLite file at ``path`` (opened now) with ``keys``; the
+    caller closes it."""
+    store = SqliteStore(f"sqlite:///{path}", clock)
+    await store.open()
+    return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+
+
 @pytest_asyncio.fixture(loop_scope="function")
 async def guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
 ) -> AsyncIterator[ChatGuard]:
-    """The pipeline over a fresh SQLite store, random keys and the test's clock."""
-    store = SqliteStore(f"sqlite:///{tmp_path / 'chatguard.db'}", clock)
-    await store.open()
-    keys = Keys(store=KeyRing(random_key()), pseudonyms=UserPseudonyms([random_key()]))
-    guard = ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    """The pipeline over a fresh SQLite store (``tmp_path / "chatguard.db"``), the
+    test's keys and the test's clock."""
+    guard = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
     yield guard
     await guard.close()
+
+
+@pytest.fixture
+def another_guard(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
+) -> Callable[[], Awaitable[ChatGuard]]:
+    """Opens another pipeline over the ``guard`` fixture's store file and keys, as a
+    restarted process or a second instance would; the caller closes it."""
+    return lambda: guard_over(tmp_path / "chatguard.db", keys, engine, clock)

@@ -104,6 +104,46 @@ async def test_everything_submitted_is_gone_after_thirty_days(
     assert await guard.redactor.restore("<PERSON_1>", conversation=session) == "<PERSON_1>"
 
 
+async def test_a_message_delivered_twice_is_stored_once_and_the_second_time_nothing_is_sent(
+    guard: ChatGuard, clock: ManualClock, tmp_path: Path
+) -> None:
+    session = (await guard.start_conversation("messenger", user_id="psid-42")).session
+    mid = "m_AbC123-mid-of-the-message"
+    key = guard.delivery_key("messenger", mid)
+    first = await guard.user_message(session, f"I am {NAME}", delivery=key)
+    assert first is not None and first.text == "I am <PERSON_1>"
+    clock.advance(timedelta(minutes=1))
+
+    assert await guard.user_message(session, f"I am {NAME}", delivery=key) is None
+    assert await guard.reply(session, "Hello <PERSON_1>", delivery=key) is None
+
+    [event] = await guard.store.events(session)
+    assert event.text == first.text
+    conversation = await guard.conversation(session)
+    assert conversation.last_activity == event.at
+    assert mid.encode() not in bytes_on_disk(tmp_path / "chatguard.db")
+
+
+async def test_a_delivery_key_names_the_channel_and_the_message_and_hides_the_id(
+    guard: ChatGuard,
+) -> None:
+    key = guard.delivery_key("messenger", "m.1")
+    assert key == guard.delivery_key("messenger", "m.1")
+    assert key != guard.delivery_key("genesys", "m.1")
+    assert key != guard.delivery_key("messenger", "m.2")
+    assert "m.1" not in key
+
+
+async def test_an_agents_message_delivered_twice_is_shown_once(guard: ChatGuard) -> None:
+    session = (await guard.start_conversation("web")).session
+    key = guard.delivery_key("genesys", "g-1")
+    assert await guard.reply(session, f"Hi {NAME}", author=Author.AGENT, delivery=key) == (
+        f"Hi {NAME}"
+    )
+    assert await guard.reply(session, f"Hi {NAME}", author=Author.AGENT, delivery=key) is None
+    assert [e.author for e in await guard.store.events(session)] == [Author.AGENT]
+
+
 async def test_unknown_session_is_refused(guard: ChatGuard) -> None:
     with pytest.raises(SubjectNotFoundError):
         await guard.user_message("guest-doesnotexist", "hello")

@@ -145,6 +145,12 @@ def test_every_record_kind_of_the_chat_is_kept_30_days_by_default(
         assert policy.expires_at(kind) == START + timedelta(days=30), kind
 
 
+def test_a_channel_message_id_is_remembered_7_days_by_default_to_drop_redeliveries(
+    policy: RetentionPolicy,
+) -> None:
+    assert policy.expires_at(RecordKind.DELIVERIES) == START + timedelta(days=7)
+
+
 def test_expiry_counts_from_the_given_start(policy: RetentionPolicy) -> None:
     start = START + timedelta(days=3)
     assert policy.expires_at(RecordKind.SAMPLES, start) == start + timedelta(days=30)

@@ -8,9 +8,10 @@ Promises:
   of the raw body keyed with ``vendors.genesys.webhook_secret``; it is compared in
   constant time before the body is parsed. Missing, wrong, or no secret configured:
   403, and nothing is stored or relayed.
-* Each message id is processed once: the ids of the last ``RECENT_IDS`` messages are
-  remembered in memory (bounded; after a restart or beyond that window a redelivery
-  would be processed again).
+* Each message id is processed once, also after a restart and across instances on
+  one store: the agent's message is stored with its id as delivery key
+  (``ChatGuard.delivery_key``, kept ``retention.deliveries``), and a redelivery finds
+  it stored and is answered ``duplicate`` without being relayed again.
 * An agent's ``Text`` message to ``channel.to.id`` (a session pseudonym, or a user
   pseudonym whose latest conversation it continues) is stored redacted and restored
   for the user, then handed to the delivery its channel registered on the app's
@@ -30,7 +31,6 @@ import base64
 import hashlib
 import hmac
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any, Final, Protocol
 
@@ -47,9 +47,6 @@ from chatguard.vendors.genesys import VENDOR, GenesysOpenMessaging, is_configure
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
-
-#: How many message ids the webhook remembers to drop redeliveries.
-RECENT_IDS: Final = 10_000
 
 
 class AgentDelivery(Protocol):
@@ -90,30 +87,6 @@ AGENT_RELAY = web.AppKey("agent_relay", AgentRelay)
 GENESYS = web.AppKey("genesys", GenesysOpenMessaging)
 
 
-class RecentIds:
-    """The last ``size`` ids seen, oldest forgotten first."""
-
-    def __init__(self, size: int = RECENT_IDS) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def claim(self, message_id: str) -> bool:
-        """``True`` the first time ``message_id`` is seen (within the window)."""
-        if message_id in self._ids:
-            return False
-        self._ids[message_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
-
-    def release(self, message_id: str) -> None:
-        """Forget ``message_id`` (its processing failed; a redelivery may try again)."""
-        self._ids.pop(message_id, None)
-
-
-_RECENT = web.AppKey("genesys_recent_ids", RecentIds)
-
-
 def agent_relay(app: web.Application) -> AgentRelay:
     """The app's relay, created on first use (so channels can register in any order)."""
     relay = app.get(AGENT_RELAY)
@@ -132,7 +105,6 @@ def setup_genesys(app: web.Application) -> None:
     Call before the channels' own set-up so that their dialogues find :data:`GENESYS`.
     """
     agent_relay(app).register("web", _transcript_only)
-    app[_RECENT] = RecentIds()
     app.cleanup_ctx.append(_client)
     app.router.add_post("/webhooks/genesys", webhook)
 
@@ -183,19 +155,19 @@ async def webhook(request: web.Request) -> web.Response:
         or not text
     ):
         return _answer("ignored")
-    recent = request.app[_RECENT]
-    if not recent.claim(message_id):
-        return _answer("duplicate")
     guard = request.app[GUARD]
-    try:
-        conversation = await _conversation(guard, recipient)
-        if conversation is None:
-            logger.warning("genesys message to an unknown recipient ignored")
-            return _answer("ignored")
-        restored = await guard.reply(conversation.session, text, author=Author.AGENT)
-    except BaseException:
-        recent.release(message_id)
-        raise
+    conversation = await _conversation(guard, recipient)
+    if conversation is None:
+        logger.warning("genesys message to an unknown recipient ignored")
+        return _answer("ignored")
+    restored = await guard.reply(
+        conversation.session,
+        text,
+        author=Author.AGENT,
+        delivery=guard.delivery_key(VENDOR, message_id),
+    )
+    if restored is None:
+        return _answer("duplicate")
     request.app[METRICS].messages.labels(
         channel=conversation.channel, vendor=VENDOR, direction="outbound"
     ).inc()

@@ -15,8 +15,10 @@ Promises:
   nothing is stored or forwarded.
 * Every ``entry[].messaging[]`` item is read: text messages, quick replies, postbacks
   and referrals become user turns; echoes (``message.is_echo``), optins, delivery and
-  read receipts are dropped (nothing recorded). A message already seen (``mid``) is
-  dropped: see :class:`SeenMessages`.
+  read receipts are dropped (nothing recorded). A message already stored is dropped,
+  also after a restart and when another instance on the same store stored it: each
+  turn is stored with its ``mid`` as delivery key (``ChatGuard.delivery_key``; a
+  referral, which has none, by sender and timestamp), kept ``retention.deliveries``.
 * Each turn's message is stored (redacted) in the user's conversation before 200 is
   answered; then the bot is called and its outputs are sent through the Send API,
   asynchronously, in tasks the application owns (awaited for a bounded time at
@@ -37,7 +39,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,16 @@ class InboundTurn:
     timestamp: datetime | None
     text: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message_id(self) -> str | None:
+        """What names this turn in a redelivery: its ``mid``; for a turn without one
+        (a referral), its sender and Meta's timestamp; ``None`` when neither is known."""
+        if self.mid is not None:
+            return self.mid
+        if self.timestamp is not None:
+            return f"{self.psid}@{self.timestamp.isoformat()}"
+        return None
 
 
 def signature_is_valid(raw: bytes, header: str | None, app_secret: str) -> bool:
@@ -228,34 +239,7 @@ def send_api_message(output: ShownOutput) -> dict[str, Any] | None:
     return message
 
 
-# --- duplicates ----------------------------------------------------------------------------
-
-
-class SeenMessages:
-    """The ``mid``s this process accepted, the newest ``capacity`` of them.
-
-    Meta redelivers a webhook it got no 200 for. Within one process this memory
-    catches the redelivery; a message sent before the process started is checked
-    against the transcript instead (see ``MessengerChannel``).
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._mids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, mid: str) -> bool:
-        """Remember ``mid``; ``False`` when it was already remembered."""
-        if mid in self._mids:
-            self._mids.move_to_end(mid)
-            return False
-        self._mids[mid] = None
-        if len(self._mids) > self._capacity:
-            self._mids.popitem(last=False)
-        return True
-
-    def forget(self, mid: str) -> None:
-        """Forget ``mid`` (its message could not be stored, so a redelivery is welcome)."""
-        self._mids.pop(mid, None)
+# --- one turn at a time per user ----------------------------------------------------------
 
 
 class _KeyedLocks:
@@ -303,7 +287,6 @@ class MessengerChannel:
         self.dialogue = dialogue
         self.http = http
         self.metrics = metrics
-        self.seen = SeenMessages()
         self.started_at = guard.clock.now()
         self._tasks: set[asyncio.Task[None]] = set()
         self._users = _KeyedLocks()
@@ -312,22 +295,18 @@ class MessengerChannel:
     # -- intake (before 200) --
 
     async def accept(self, turn: InboundTurn) -> None:
-        """Store ``turn`` in the user's conversation and schedule its answer; a
-        duplicate does nothing. Raises when it cannot be stored (then Meta retries)."""
-        if turn.mid is not None and not self.seen.add(turn.mid):
+        """Store ``turn`` in the user's conversation and schedule its answer; a turn
+        stored before (by any process on the store) does nothing. Raises when it
+        cannot be stored (then Meta retries)."""
+        message_id = turn.message_id
+        delivery = None if message_id is None else self.guard.delivery_key(CHANNEL, message_id)
+        async with self._users.hold(turn.psid):
+            conversation = await self._conversation(turn.psid)
+            result = await self.guard.user_message(
+                conversation.session, turn.text, destination=DESTINATION, delivery=delivery
+            )
+        if result is None:
             return
-        try:
-            async with self._users.hold(turn.psid):
-                conversation = await self._conversation(turn.psid)
-                if await self._stored_before_start(conversation, turn):
-                    return
-                result = await self.guard.user_message(
-                    conversation.session, turn.text, destination=DESTINATION
-                )
-        except BaseException:
-            if turn.mid is not None:
-                self.seen.forget(turn.mid)
-            raise
         for entity in result.entities:
             self.metrics.entities_redacted.labels(entity_type=entity.type).inc()
         self.metrics.messages.labels(
@@ -351,26 +330,6 @@ class MessengerChannel:
                 if guard.clock.now() - latest.last_activity <= self.settings.session_idle:
                     return latest
         return await guard.start_conversation(CHANNEL, user_id=psid)
-
-    async def _stored_before_start(self, conversation: Conversation, turn: InboundTurn) -> bool:
-        # A message sent before this process started may have been stored by the
-        # previous one (which died before answering 200): then the transcript holds
-        # it, redacted the same way, stored at or after the time Meta stamped it.
-        if turn.timestamp is None or turn.timestamp >= self.started_at:
-            return False
-        events = [
-            event
-            for event in await self.guard.store.events(conversation.session)
-            if event.author is Author.USER
-            and event.kind is EventKind.MESSAGE
-            and event.at >= turn.timestamp
-        ]
-        if not events:
-            return False
-        stored = await self.guard.redactor.redact(
-            turn.text, conversation=conversation.session, destination="transcript"
-        )
-        return any(event.text == stored.text for event in events)
 
     # -- answers (after 200) --
 

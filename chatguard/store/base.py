@@ -16,6 +16,7 @@ from chatguard.store.records import (
     AuditEntry,
     ConsentRecord,
     Conversation,
+    Delivery,
     Identity,
     RecordKind,
     Sample,
@@ -27,7 +28,7 @@ from chatguard.store.records import (
 
 class Store(ABC):
     """Durable state of chatguard: conversations, transcripts, vault, identities,
-    consents, samples and the audit log, each record with its expiry.
+    consents, samples, deliveries and the audit log, each record with its expiry.
 
     Contract, for every backend:
 
@@ -47,7 +48,10 @@ class Store(ABC):
 
         store = await open_store("sqlite:///./chatguard.db")
         await store.save_conversation(conversation)
-        seq = await store.append_event(event)      # 1, then 2, ...
+        await store.record_event(event, conversation)                 # 1
+        once = Delivery(key, expires_at)
+        await store.record_event(event, conversation, delivery=once)  # 2
+        await store.record_event(event, conversation, delivery=once)  # None: seen before
         await store.close()
     """
 
@@ -86,6 +90,31 @@ class Store(ABC):
         """Append ``event`` (its ``seq`` is ignored) and return its sequence number:
         1 for a conversation's first event, then one more each time, also under
         concurrent appends from several tasks or processes."""
+
+    @abstractmethod
+    async def record_event(
+        self,
+        event: TranscriptEvent,
+        conversation: Conversation,
+        *,
+        delivery: Delivery | None = None,
+    ) -> int | None:
+        """Append ``event`` and save ``conversation`` (insert or replace) in one
+        atomic, durable write; return the event's sequence number, as ``append_event``
+        numbers it.
+
+        ``delivery`` makes the write idempotent. When a delivery with ``delivery.key``
+        is held and has not expired, nothing at all is written and the result is
+        ``None``: the message was recorded before. Otherwise the delivery is recorded
+        too, in the same write, under ``event.session`` until ``delivery.expires_at``
+        (an expired one with that key is replaced). Of concurrent calls with one key,
+        from any tasks or processes, exactly one writes and returns a number; the
+        others return ``None``.
+
+        ``event.session`` and ``conversation.session`` must be equal (``ValueError``).
+        After a failure, nothing of the write is visible: neither the event, nor the
+        conversation's new state, nor the delivery.
+        """
 
     @abstractmethod
     async def events(self, session: str) -> list[TranscriptEvent]:
@@ -174,10 +203,17 @@ class Store(ABC):
     @abstractmethod
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
         """Delete everything held under a session pseudonym: the conversation, its
-        transcript, vault and sample, and consents whose subject it is. Counts include
-        expired records not yet swept; kinds with nothing deleted may be absent."""
+        transcript, vault, sample and deliveries, and consents whose subject it is.
+        Counts include expired records not yet swept; kinds with nothing deleted may
+        be absent."""
 
     @abstractmethod
     async def erase_user(self, user: str) -> dict[RecordKind, int]:
         """``erase_session`` for each of the user's conversations, plus the identity
         and the consents whose subject is the user pseudonym."""
+
+
+def require_one_session(event: TranscriptEvent, conversation: Conversation) -> None:
+    """``ValueError`` unless ``event`` belongs to ``conversation`` (``record_event``)."""
+    if event.session != conversation.session:
+        raise ValueError("record_event needs the event's own conversation")

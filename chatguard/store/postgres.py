@@ -15,6 +15,11 @@ Several chatguard processes may share one database (and one schema):
   (``vault_counters``). An assignment locks the rows of its types (in one order for
   every caller) before it looks for known values, so a value never gets two
   placeholders and a number is never given twice.
+* ``record_event`` is one statement (so one round trip and one implicit
+  transaction): the delivery's row (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
+  the held one has expired) decides whether the event's and the conversation's
+  inserts run at all. A concurrent insert of the same key waits for the first
+  one's row lock and then finds it held, so exactly one of them writes.
 * Every table has an index on ``expires_at``; reads pass the injected clock's time
   and skip what has expired, ``sweep`` deletes it with ``DELETE ... RETURNING`` (a
   row deleted by a concurrent sweeper is not counted again).
@@ -41,12 +46,13 @@ import asyncpg
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store
+from chatguard.store.base import Store, require_one_session
 from chatguard.store.records import (
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
+    Delivery,
     Direction,
     EventKind,
     Identity,
@@ -207,6 +213,21 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         CREATE INDEX audit_expires_at_idx ON audit (expires_at);
         """,
     ),
+    Migration(
+        2,
+        "deliveries",
+        """
+        -- The keyed digest of each channel message recorded (record_event), so that
+        -- a redelivery is recognised until expires_at.
+        CREATE TABLE deliveries (
+            key        text PRIMARY KEY,
+            session    text NOT NULL,
+            expires_at timestamptz NOT NULL
+        );
+        CREATE INDEX deliveries_session_idx ON deliveries (session);
+        CREATE INDEX deliveries_expires_at_idx ON deliveries (expires_at);
+        """,
+    ),
 )
 
 # What sweep and erasure delete, in this order: a counter before the rows it numbers,
@@ -217,6 +238,7 @@ _SWEPT_TABLES: Final[tuple[tuple[str, RecordKind | None], ...]] = (
     ("vault_counters", None),
     ("vault", RecordKind.VAULT),
     ("samples", RecordKind.SAMPLES),
+    ("deliveries", RecordKind.DELIVERIES),
     ("conversations", RecordKind.CONVERSATIONS),
     ("identities", RecordKind.IDENTITIES),
     ("consents", RecordKind.CONSENTS),
@@ -229,6 +251,7 @@ _SESSION_TABLES: Final[tuple[tuple[str, RecordKind | None], ...]] = (
     ("vault_counters", None),
     ("vault", RecordKind.VAULT),
     ("samples", RecordKind.SAMPLES),
+    ("deliveries", RecordKind.DELIVERIES),
     ("conversations", RecordKind.CONVERSATIONS),
 )
 
@@ -240,6 +263,48 @@ _CONSENT_COLUMNS: Final = (
     "id, subject, purpose, decision, at, source, text_id, text_version, language, expires_at"
 )
 _AUDIT_COLUMNS: Final = "id, at, action, counts, subject, actor, reason, expires_at"
+
+
+# An event appended with the next number of its conversation, ``SELECT seq FROM
+# event`` its number. $1-$8: the event (``_event_args``); the counter (and so the
+# event) is written only when ``{condition}`` holds.
+_APPEND_EVENT_CTES: Final = f"""
+counter AS (
+    INSERT INTO event_counters AS c (session, last_seq, expires_at)
+    SELECT $1, 1, $8 WHERE {{condition}}
+    ON CONFLICT (session) DO UPDATE SET last_seq = c.last_seq + 1,
+    expires_at = GREATEST(c.expires_at, EXCLUDED.expires_at)
+    RETURNING last_seq
+), event AS (
+    INSERT INTO events ({_EVENT_COLUMNS})
+    SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8 FROM counter
+    RETURNING seq
+)"""
+_APPEND_EVENT: Final = f"WITH {_APPEND_EVENT_CTES.format(condition='true')} SELECT seq FROM event"
+
+# record_event's one statement. $1-$8: the event; $9-$13: the conversation (channel,
+# user, created_at, last_activity, expires_at); $14, $15: the delivery's key and
+# expiry (NULL: none); $16: now. Each insert runs only when the one before it
+# returned a row; the delivery's runs only with a key, and yields a row only when no
+# unexpired delivery holds the key.
+_RECORD_EVENT: Final = f"""
+WITH delivery AS (
+    INSERT INTO deliveries AS d (key, session, expires_at)
+    SELECT $14::text, $1, $15::timestamptz WHERE $14::text IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET session = EXCLUDED.session, expires_at = EXCLUDED.expires_at
+    WHERE d.expires_at <= $16
+    RETURNING 1
+), {_APPEND_EVENT_CTES.format(condition="$14::text IS NULL OR EXISTS (SELECT FROM delivery)")},
+conversation AS (
+    INSERT INTO conversations ({_CONVERSATION_COLUMNS})
+    SELECT $1, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT FROM event)
+    ON CONFLICT (session) DO UPDATE SET
+    channel = EXCLUDED.channel, user_pseudonym = EXCLUDED.user_pseudonym,
+    created_at = EXCLUDED.created_at, last_activity = EXCLUDED.last_activity,
+    expires_at = EXCLUDED.expires_at
+)
+SELECT seq FROM event
+"""
 
 
 def _migration_lock_key(schema: str) -> int:
@@ -394,27 +459,35 @@ class PostgresStore(Store):
         without gaps or duplicates under concurrent appends from several processes)."""
         # One statement, so one implicit transaction: the counter's row lock queues
         # concurrent appends, and a failed insert takes its number back with it.
-        seq = await self._fetchval(
-            "append_event",
-            "WITH counter AS ("
-            " INSERT INTO event_counters AS c (session, last_seq, expires_at)"
-            " VALUES ($1, 1, $8)"
-            " ON CONFLICT (session) DO UPDATE SET last_seq = c.last_seq + 1,"
-            " expires_at = GREATEST(c.expires_at, EXCLUDED.expires_at)"
-            " RETURNING last_seq)"
-            f" INSERT INTO events ({_EVENT_COLUMNS})"
-            " SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8 FROM counter"
-            " RETURNING seq",
-            event.session,
-            event.at,
-            event.direction.value,
-            event.author.value,
-            event.kind.value,
-            event.text,
-            event.feedback,
-            event.expires_at,
-        )
+        seq = await self._fetchval("append_event", _APPEND_EVENT, *_event_args(event))
         return int(seq)
+
+    async def record_event(
+        self,
+        event: TranscriptEvent,
+        conversation: Conversation,
+        *,
+        delivery: Delivery | None = None,
+    ) -> int | None:
+        """Append ``event``, save ``conversation`` and record ``delivery`` in one
+        statement; ``None`` (nothing written) when the delivery was recorded before
+        and has not expired. Numbers as ``append_event``; of concurrent calls with one
+        key, from any process, exactly one writes."""
+        require_one_session(event, conversation)
+        seq = await self._fetchval(
+            "record_event",
+            _RECORD_EVENT,
+            *_event_args(event),
+            conversation.channel,
+            conversation.user,
+            conversation.created_at,
+            conversation.last_activity,
+            conversation.expires_at,
+            None if delivery is None else delivery.key,
+            None if delivery is None else delivery.expires_at,
+            self._clock.now(),
+        )
+        return None if seq is None else int(seq)
 
     async def events(self, session: str) -> list[TranscriptEvent]:
         """The conversation's unexpired events in ``seq`` order."""
@@ -921,6 +994,20 @@ def _conversation(row: Any) -> Conversation:
         created_at=row["created_at"],
         last_activity=row["last_activity"],
         expires_at=row["expires_at"],
+    )
+
+
+def _event_args(event: TranscriptEvent) -> tuple[object, ...]:
+    """An event as ``$1``-``$8`` of the statements that append one."""
+    return (
+        event.session,
+        event.at,
+        event.direction.value,
+        event.author.value,
+        event.kind.value,
+        event.text,
+        event.feedback,
+        event.expires_at,
     )
 
 

@@ -2,8 +2,9 @@
 
 Nothing here holds raw personal data in clear: transcript texts are redacted,
 placeholder values and channel identities are sealed (AES-256-GCM, see
-``chatguard.crypto``), vault keys are keyed digests. Every record carries the time
-it expires; the store deletes it then (natively or through the sweeper).
+``chatguard.crypto``), vault keys and delivery keys are keyed digests. Every record
+carries the time it expires; the store deletes it then (natively or through the
+sweeper).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class RecordKind(StrEnum):
     IDENTITIES = "identities"
     CONSENTS = "consents"
     SAMPLES = "samples"
+    DELIVERIES = "deliveries"
     AUDIT = "audit"
 
 
@@ -139,6 +141,21 @@ class Sample:
 
     session: str
     sampled_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The memory that a channel's message was recorded, so that a redelivery of it
+    is recognised (``Store.record_event``) until ``expires_at``.
+
+    ``key`` is an idempotency key the caller derives from the channel and its own id
+    of the message with a keyed digest (``ChatGuard.delivery_key``), never the id
+    itself. The store keeps it under the session of the event it came with, so that
+    erasing the session erases it too.
+    """
+
+    key: str
     expires_at: datetime
 
 

@@ -21,6 +21,9 @@ key                                           type    holds
 ``ns:consent_id``                             string  the last consent id (``INCR``)
 ``ns:sample:{session}``                       hash    a quality sample (member: ``session``)
 ``ns:samples``                                zset    every sample's session, score ``sampled_at``
+``ns:delivery:{key}``                         hash    a delivery: its session (member: ``key``)
+``ns:deliveries:{session}``                   zset    the session's delivery keys, score
+                                                      ``expires_at``
 ``ns:audit:{id}``                             hash    an audit entry (member: ``id``)
 ``ns:audit_by_time``                          zset    every audit id, score ``at``
 ``ns:audit_id``                               string  the last audit id (``INCR``)
@@ -36,7 +39,7 @@ a vault member); sequence numbers and ids are digits, so ``session:seq`` and
 
 Expiry. Every record key gets a native TTL from its ``expires_at``; the per-record
 containers (``ns:user:*``, ``ns:events:*``, ``ns:seq:*``, ``ns:vault:*``,
-``ns:consents:*``) get a TTL that only ever grows, to the longest of what they
+``ns:consents:*``, ``ns:deliveries:*``) get a TTL that only ever grows, to the longest of what they
 index. The TTL is measured from the injected clock, not from Redis's clock::
 
     ttl = max(expires_at - clock.now(), 1 second)    (PEXPIRE, milliseconds)
@@ -49,12 +52,16 @@ record, whether or not Redis has dropped it. Only the ``ns:idx:*`` indexes, the
 time indexes (``ns:events_by_time``, ``ns:samples``, ``ns:audit_by_time``) and the
 id counters have no TTL: ``sweep`` empties the indexes; the counters hold no data.
 A conversation that Redis drops before the sweeper reaches it leaves its session in
-``ns:user:{user}`` until that container's own TTL ends; reads ignore such entries.
+``ns:user:{user}`` until that container's own TTL ends (a delivery likewise in
+``ns:deliveries:{session}``); reads ignore such entries.
 
 Atomicity. Every write, and every read that spans several keys, is one Lua script,
 so Redis runs it whole and alone: sequence numbers and placeholder numbers are
-allocated inside the script that writes the record, and ``sweep`` removes an index
-member and its record together, so that concurrent sweepers count each record once.
+allocated inside the script that writes the record, ``record_event`` checks a
+delivery and writes it with the event and the conversation, and ``sweep`` removes an
+index member and its record together, so that concurrent sweepers count each record
+once. A script does what can fail (a read of a key of the wrong type) before its
+first write; Redis refuses a script whole when it is out of memory.
 The scripts name keys they derive from arguments, so the store needs a single Redis
 server (or one primary), not Redis Cluster. The client does not retry commands on
 its own: a write whose reply was lost is reported (``StoreUnavailableError``), not
@@ -79,12 +86,13 @@ from redis.commands.core import AsyncScript
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store
+from chatguard.store.base import Store, require_one_session
 from chatguard.store.records import (
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
+    Delivery,
     Direction,
     EventKind,
     Identity,
@@ -159,45 +167,92 @@ local function forget(kind, m)
   elseif kind == 'samples' then
     redis.call('DEL', key('sample', m))
     redis.call('ZREM', key('samples'), m)
+  elseif kind == 'deliveries' then
+    local session = redis.call('HGET', key('delivery', m), 'session')
+    if session then redis.call('ZREM', key('deliveries', session), m) end
+    redis.call('DEL', key('delivery', m))
   elseif kind == 'audit' then
     redis.call('DEL', key('audit', m))
     redis.call('ZREM', key('audit_by_time'), m)
   end
 end
--- Write a record's hash from ARGV[first], ARGV[first + 1], ... (field, value pairs).
-local function put(k, first, ttl)
+-- Write a record's hash from the field, value pairs ARGV[first] .. ARGV[last]
+-- (last: the end of ARGV when nil).
+local function put(k, first, ttl, last)
   redis.call('DEL', k)
-  redis.call('HSET', k, unpack(ARGV, first))
+  redis.call('HSET', k, unpack(ARGV, first, last or #ARGV))
   redis.call('PEXPIRE', k, ttl)
+end
+-- A conversation from ARGV[at] on: session, user ('' for none), created_at,
+-- expires_at, ttl, then its fields up to ARGV[last]. The user it had is read first.
+local function conversation_at(at, last)
+  local session, user = ARGV[at], ARGV[at + 1]
+  local k = key('conv', session)
+  return {session = session, user = user, created = ARGV[at + 2], expires = ARGV[at + 3],
+    ttl = ARGV[at + 4], first = at + 5, last = last, previous = redis.call('HGET', k, 'user')}
+end
+local function save_conversation(c)
+  local k = key('conv', c.session)
+  if c.previous and c.previous ~= c.user then
+    redis.call('ZREM', key('user', c.previous), c.session)
+  end
+  put(k, c.first, c.ttl, c.last)
+  redis.call('ZADD', key('idx', 'conversations'), c.expires, c.session)
+  if c.user ~= '' then
+    redis.call('ZADD', key('user', c.user), c.created, c.session)
+    extend(key('user', c.user), c.ttl)
+  end
+end
+-- Append an event from ARGV[at] on: session, at, expires_at, ttl, then its fields up
+-- to ARGV[last]; returns its seq.
+local function append_event(at, last)
+  local session, time, expires, ttl = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local seq = redis.call('INCR', key('seq', session))
+  local m = session .. ':' .. seq
+  put(key('event', m), at + 4, ttl, last)
+  redis.call('HSET', key('event', m), 'seq', seq)
+  redis.call('ZADD', key('events', session), seq, seq)
+  extend(key('events', session), ttl)
+  extend(key('seq', session), ttl)
+  redis.call('ZADD', key('idx', 'transcripts'), expires, m)
+  redis.call('ZADD', key('events_by_time'), time, m)
+  return seq
 end
 """
 
 # ARGV: ns, session, user ('' for none), created_at, expires_at, ttl, fields...
 _SAVE_CONVERSATION: Final = """
-local session, user, created, expires, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local k = key('conv', session)
-local previous = redis.call('HGET', k, 'user')
-if previous and previous ~= user then redis.call('ZREM', key('user', previous), session) end
-put(k, 7, ttl)
-redis.call('ZADD', key('idx', 'conversations'), expires, session)
-if user ~= '' then
-  redis.call('ZADD', key('user', user), created, session)
-  extend(key('user', user), ttl)
-end
+save_conversation(conversation_at(2))
 """
 
 # ARGV: ns, session, at, expires_at, ttl, fields...; returns the new seq.
 _APPEND_EVENT: Final = """
-local session, at, expires, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local seq = redis.call('INCR', key('seq', session))
-local m = session .. ':' .. seq
-put(key('event', m), 6, ttl)
-redis.call('HSET', key('event', m), 'seq', seq)
-redis.call('ZADD', key('events', session), seq, seq)
-extend(key('events', session), ttl)
-extend(key('seq', session), ttl)
-redis.call('ZADD', key('idx', 'transcripts'), expires, m)
-redis.call('ZADD', key('events_by_time'), at, m)
+return append_event(2)
+"""
+
+# ARGV: ns, now, delivery key ('' for none), its expires_at, its ttl, n, then the
+# event (session, at, expires_at, ttl, fields) in the n arguments that follow, then
+# the conversation (as _SAVE_CONVERSATION's). Returns the event's seq, or nil when
+# an unexpired delivery with the key is held (and then writes nothing).
+_RECORD_EVENT: Final = """
+local now, delivery, expires, ttl, n = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local session = ARGV[7]
+local conversation = conversation_at(7 + n)
+if delivery ~= '' then
+  local k = key('delivery', delivery)
+  local held_until = redis.call('HGET', k, 'expires_at')
+  if held_until and tonumber(held_until) > tonumber(now) then return false end
+  local held = redis.call('HGET', k, 'session')
+  if held and held ~= session then redis.call('ZREM', key('deliveries', held), delivery) end
+  redis.call('DEL', k)
+  redis.call('HSET', k, 'session', session, 'expires_at', expires)
+  redis.call('PEXPIRE', k, ttl)
+  redis.call('ZADD', key('deliveries', session), expires, delivery)
+  extend(key('deliveries', session), ttl)
+  redis.call('ZADD', key('idx', 'deliveries'), expires, delivery)
+end
+local seq = append_event(7, 6 + n)
+save_conversation(conversation)
 return seq
 """
 
@@ -344,6 +399,12 @@ local function erase_session(session)
   end
   redis.call('DEL', map)
   drop('samples', session)
+  local deliveries = key('deliveries', session)
+  for _, m in ipairs(redis.call('ZRANGE', deliveries, 0, -1)) do
+    local owner = redis.call('HGET', key('delivery', m), 'session')
+    if (not owner) or owner == session then drop('deliveries', m) end
+  end
+  redis.call('DEL', deliveries)
   erase_consents(session)
 end
 local function result()
@@ -404,6 +465,7 @@ return out
 _WRITES: Final = {
     "save_conversation": _SAVE_CONVERSATION,
     "append_event": _APPEND_EVENT,
+    "record_event": _RECORD_EVENT,
     "assign_placeholders": _ASSIGN_PLACEHOLDERS,
     "save_identity": _SAVE_IDENTITY,
     "append_consent": _APPEND_CONSENT,
@@ -675,9 +737,12 @@ class RedisStore(Store):
     async def save_conversation(self, conversation: Conversation) -> None:
         """Insert the conversation, or replace the one with the same ``session``
         (moving it between users' indexes when its ``user`` changed)."""
+        await self._run("save_conversation", *self._conversation_args(conversation))
+
+    def _conversation_args(self, conversation: Conversation) -> list[_Value]:
+        """A conversation as the scripts take it (see ``_SAVE_CONVERSATION``)."""
         expires = _us(conversation.expires_at)
-        await self._run(
-            "save_conversation",
+        return [
             conversation.session,
             conversation.user or "",
             _us(conversation.created_at),
@@ -692,7 +757,7 @@ class RedisStore(Store):
                     "expires_at": expires,
                 }
             ),
-        )
+        ]
 
     async def get_conversation(self, session: str) -> Conversation | None:
         """The unexpired conversation under ``session``, or ``None``."""
@@ -716,9 +781,13 @@ class RedisStore(Store):
         """Append ``event`` with the next sequence number of its conversation, taken
         and written in one script, so concurrent appends from any process never share
         or skip a number."""
+        seq = await self._run("append_event", *self._event_args(event))
+        return int(cast(int, seq))
+
+    def _event_args(self, event: TranscriptEvent) -> list[_Value]:
+        """An event as the scripts take it (see ``_APPEND_EVENT``)."""
         at, expires = _us(event.at), _us(event.expires_at)
-        seq = await self._run(
-            "append_event",
+        return [
             event.session,
             at,
             expires,
@@ -734,8 +803,37 @@ class RedisStore(Store):
                     "expires_at": expires,
                 }
             ),
+        ]
+
+    async def record_event(
+        self,
+        event: TranscriptEvent,
+        conversation: Conversation,
+        *,
+        delivery: Delivery | None = None,
+    ) -> int | None:
+        """Append ``event``, save ``conversation`` and record ``delivery`` in one
+        script; ``None`` (nothing written) when the delivery was recorded before and
+        has not expired. Redis runs the script alone, so of concurrent calls with one
+        key, from any process, exactly one writes."""
+        require_one_session(event, conversation)
+        event_args = self._event_args(event)
+        delivery_args: list[_Value] = ["", 0, 0]
+        if delivery is not None:
+            delivery_args = [
+                delivery.key,
+                _us(delivery.expires_at),
+                self._ttl_ms(delivery.expires_at),
+            ]
+        seq = await self._run(
+            "record_event",
+            self._now(),
+            *delivery_args,
+            len(event_args),
+            *event_args,
+            *self._conversation_args(conversation),
         )
-        return int(cast(int, seq))
+        return None if seq is None else int(cast(int, seq))
 
     async def events(self, session: str) -> list[TranscriptEvent]:
         """The conversation's unexpired events in ``seq`` order."""
@@ -958,8 +1056,8 @@ class RedisStore(Store):
 
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
         """Delete the conversation, its transcript, vault and sample, and the
-        consents whose subject is ``session``, in one script; return the non-zero
-        counts per kind (expired records not yet swept included)."""
+        consents whose subject is ``session``, and its deliveries, in one script;
+        return the non-zero counts per kind (expired records not yet swept included)."""
         return _counts(cast(list[bytes | int], await self._run("erase_session", session)))
 
     async def erase_user(self, user: str) -> dict[RecordKind, int]:

@@ -1,12 +1,20 @@
-"""The embedded default store: one SQLite file through aiosqlite.
+"""The embedded default store: one SQLite file, on a thread of the store's own.
+
+Each store owns one connection (the standard library's ``sqlite3``) that only its
+one worker thread uses. Every public operation is one job on that thread, its whole
+transaction inside: one hop from the event loop per ``Store`` call, however many
+statements it runs, and calls of one store run one at a time, in order.
 
 Durability: WAL journal with ``synchronous=FULL``, so a write is on disk when its
 coroutine returns; every write is one transaction (``BEGIN IMMEDIATE``, which takes
-the write lock up front, so read-modify-writes such as sequence numbers and
-placeholder numbering are serialised between processes too). Times are stored as
-UTC epoch microseconds (sortable integers) and come back as aware UTC datetimes.
-Expiry: reads filter on ``expires_at > now``; ``sweep`` deletes, using an index on
-``expires_at`` per table.
+the write lock up front, so read-modify-writes such as sequence numbers, placeholder
+numbering and delivery checks are serialised between processes too), rolled back on
+any failure, a failed commit included. Times are stored as UTC epoch microseconds
+(sortable integers) and come back as aware UTC datetimes. Expiry: reads filter on
+``expires_at > now``; ``sweep`` deletes, using an index on ``expires_at`` per table.
+
+A call whose coroutine is cancelled after its job started still runs the job to its
+end (committed or rolled back, never half).
 """
 
 from __future__ import annotations
@@ -15,21 +23,22 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import aiosqlite
+from functools import partial
+from typing import Any, TypeVar
 
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store
+from chatguard.store.base import Store, require_one_session
 from chatguard.store.records import (
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
+    Delivery,
     Direction,
     EventKind,
     Identity,
@@ -41,6 +50,8 @@ from chatguard.store.records import (
 )
 
 __all__ = ["SqliteStore"]
+
+T = TypeVar("T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -123,6 +134,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_at ON audit (at, id)",
         "CREATE INDEX audit_expiry ON audit (expires_at)",
     ),
+    (
+        """CREATE TABLE deliveries (
+            key TEXT PRIMARY KEY,
+            session TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX deliveries_session ON deliveries (session)",
+        "CREATE INDEX deliveries_expiry ON deliveries (expires_at)",
+    ),
 )
 
 # The table that holds each record kind, in the order sweep and erasure report them.
@@ -133,8 +153,17 @@ _TABLES: dict[RecordKind, str] = {
     RecordKind.IDENTITIES: "identities",
     RecordKind.CONSENTS: "consents",
     RecordKind.SAMPLES: "samples",
+    RecordKind.DELIVERIES: "deliveries",
     RecordKind.AUDIT: "audit",
 }
+# The kinds keyed by a session pseudonym, which erasing a session deletes.
+_SESSION_KINDS = (
+    RecordKind.CONVERSATIONS,
+    RecordKind.TRANSCRIPTS,
+    RecordKind.VAULT,
+    RecordKind.SAMPLES,
+    RecordKind.DELIVERIES,
+)
 
 # SQLite result codes that mean "the database cannot be reached or written now".
 _UNAVAILABLE = frozenset(
@@ -163,11 +192,6 @@ def _us(moment: datetime) -> int:
 def _dt(microseconds: int) -> datetime:
     """Epoch microseconds back to an aware UTC datetime."""
     return _EPOCH + timedelta(microseconds=microseconds)
-
-
-def _try_open(path: str) -> None:
-    """Open and close ``path``; raises what opening it raises."""
-    sqlite3.connect(path).close()
 
 
 def _error_name(error: sqlite3.Error) -> str:
@@ -263,121 +287,263 @@ def _audit_entry(row: sqlite3.Row) -> AuditEntry:
     )
 
 
+# --- on the store's thread -----------------------------------------------------------
+
+
+def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A connection to ``path`` in WAL mode with durable commits, its schema up to date."""
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        _transaction(_migrate, db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    current = int(row[0]) if row is not None and row[0] is not None else 0
+    if current > len(MIGRATIONS):
+        raise StoreError(
+            f"SQLite store has schema version {current}, newer than this chatguard "
+            f"({len(MIGRATIONS)})"
+        )
+    for version in range(current, len(MIGRATIONS)):
+        for statement in MIGRATIONS[version]:
+            db.execute(statement)
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
+
+
+def _translated(work: Callable[[], T]) -> T:
+    """``work()``, its SQLite errors translated (see ``_translated_errors``)."""
+    with _translated_errors():
+        return work()
+
+
+def _transaction(work: Callable[[sqlite3.Connection], T], db: sqlite3.Connection) -> T:
+    """``work`` in one write transaction holding SQLite's write lock from its start;
+    committed when it returns, rolled back on any exception (a failed commit included)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _rows(sql: str, parameters: tuple[Any, ...], db: sqlite3.Connection) -> list[sqlite3.Row]:
+    return db.execute(sql, parameters).fetchall()
+
+
+def _conversation_row(conversation: Conversation) -> tuple[Any, ...]:
+    return (
+        conversation.session,
+        conversation.channel,
+        conversation.user,
+        _us(conversation.created_at),
+        _us(conversation.last_activity),
+        _us(conversation.expires_at),
+    )
+
+
+def _save_conversation(db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO conversations"
+        " (session, channel, user, created_at, last_activity, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        row,
+    )
+
+
+def _event_row(event: TranscriptEvent) -> tuple[Any, ...]:
+    return (
+        event.session,
+        _us(event.at),
+        event.direction.value,
+        event.author.value,
+        event.kind.value,
+        event.feedback,
+        event.text,
+        _us(event.expires_at),
+        event.session,
+    )
+
+
+def _append_event(db: sqlite3.Connection, row: tuple[Any, ...]) -> int:
+    """Insert an event with the next sequence number of its conversation; return it."""
+    appended = db.execute(
+        "INSERT INTO events"
+        " (session, seq, at, direction, author, kind, feedback, text, expires_at)"
+        " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?"
+        " FROM events WHERE session = ? RETURNING seq",
+        row,
+    ).fetchone()
+    if appended is None:  # pragma: no cover - RETURNING always yields the new row
+        raise StoreError("SQLite store did not return the new event's sequence number")
+    return int(appended[0])
+
+
+def _record_delivery(db: sqlite3.Connection, row: tuple[str, str, int], now: int) -> bool:
+    """Record the delivery ``(key, session, expires_at)``; ``False`` (and nothing
+    written) when an unexpired delivery with that key is held."""
+    held = db.execute("SELECT expires_at FROM deliveries WHERE key = ?", (row[0],)).fetchone()
+    if held is not None and held[0] > now:
+        return False
+    db.execute("INSERT OR REPLACE INTO deliveries (key, session, expires_at) VALUES (?, ?, ?)", row)
+    return True
+
+
+def _assign_placeholders(
+    db: sqlite3.Connection,
+    session: str,
+    requests: Sequence[VaultRequest],
+    expiry: int,
+    now: int,
+) -> list[str]:
+    placeholders: list[str] = []
+    for request in requests:
+        existing = db.execute(
+            "SELECT number, expires_at FROM vault"
+            " WHERE session = ? AND entity_type = ? AND digest = ?",
+            (session, request.entity_type, request.digest),
+        ).fetchone()
+        if existing is not None and existing["expires_at"] > now:
+            number = int(existing["number"])
+            db.execute(
+                "UPDATE vault SET expires_at = MAX(expires_at, ?)"
+                " WHERE session = ? AND entity_type = ? AND number = ?",
+                (expiry, session, request.entity_type, number),
+            )
+        else:
+            row = db.execute(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM vault"
+                " WHERE session = ? AND entity_type = ?",
+                (session, request.entity_type),
+            ).fetchone()
+            number = int(row[0]) if row is not None else 1
+            db.execute(
+                "INSERT INTO vault"
+                " (session, entity_type, number, digest, sealed_value, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (session, entity_type, digest) DO UPDATE SET"
+                " number = excluded.number, sealed_value = excluded.sealed_value,"
+                " expires_at = excluded.expires_at",
+                (
+                    session,
+                    request.entity_type,
+                    number,
+                    request.digest,
+                    request.sealed_value,
+                    expiry,
+                ),
+            )
+        placeholders.append(format_placeholder(request.entity_type, number))
+    return placeholders
+
+
+def _delete(
+    db: sqlite3.Connection,
+    kind: RecordKind,
+    condition: str,
+    parameter: str | int,
+    counts: dict[RecordKind, int],
+) -> None:
+    """Delete the rows of ``kind`` that meet ``condition``; add how many to ``counts``."""
+    deleted = db.execute(f"DELETE FROM {_TABLES[kind]} WHERE {condition}", (parameter,)).rowcount
+    if deleted > 0:
+        counts[kind] = counts.get(kind, 0) + deleted
+
+
+def _erase_session(db: sqlite3.Connection, session: str, counts: dict[RecordKind, int]) -> None:
+    for kind in _SESSION_KINDS:
+        _delete(db, kind, "session = ?", session, counts)
+    _delete(db, RecordKind.CONSENTS, "subject = ?", session, counts)
+
+
+# --- the store -------------------------------------------------------------------------
+
+
 class SqliteStore(Store):
     """The :class:`~chatguard.store.base.Store` contract on one SQLite file.
 
     Several processes may open the same file (writes are serialised by SQLite's
     write lock, waiting up to ``busy_timeout`` seconds before
-    ``StoreUnavailableError``); within a process one connection is shared and its
-    operations run one at a time.
+    ``StoreUnavailableError``); within a process each store has one connection on
+    one thread of its own, and its operations run there one at a time, each in one
+    hop from the event loop.
     """
 
     def __init__(self, url: str, clock: Clock, *, busy_timeout: float = 5.0) -> None:
         self._path = _path_from_url(url)
         self._clock = clock
         self._busy_timeout = busy_timeout
-        self._lock = asyncio.Lock()
-        self._db: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+        self._thread: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None  # used on self._thread only
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
         """Open the file (created if absent), set WAL and durable commits, and bring
-        the schema up to date; ``StoreUnavailableError`` if the file cannot be opened."""
-        async with self._lock:
+        the schema up to date; ``StoreUnavailableError`` if the file cannot be opened,
+        ``StoreError`` if its schema is newer than this chatguard."""
+        async with self._opening:
             if self._db is not None:
                 return
-            with _translated_errors():
-                # Fail here, in a plain thread, if the file cannot be opened: a failed
-                # aiosqlite.connect leaves its worker thread to report to the loop later.
-                await asyncio.to_thread(_try_open, self._path)
-                db = await aiosqlite.connect(
-                    self._path, timeout=self._busy_timeout, isolation_level=None
+            thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatguard-sqlite")
+            try:
+                db = await asyncio.get_running_loop().run_in_executor(
+                    thread, _translated, partial(_connect, self._path, self._busy_timeout)
                 )
-                try:
-                    db.row_factory = sqlite3.Row
-                    await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-                    await db.execute("PRAGMA journal_mode = WAL")
-                    await db.execute("PRAGMA synchronous = FULL")
-                    await db.execute("PRAGMA foreign_keys = ON")
-                    await self._migrate(db)
-                except BaseException:
-                    await db.close()
-                    raise
-            self._db = db
-
-    @staticmethod
-    async def _migrate(db: aiosqlite.Connection) -> None:
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
-                row = await cursor.fetchone()
-            current = int(row[0]) if row is not None and row[0] is not None else 0
-            if current > len(MIGRATIONS):
-                raise StoreError(
-                    f"SQLite store has schema version {current}, newer than this chatguard "
-                    f"({len(MIGRATIONS)})"
-                )
-            for version in range(current, len(MIGRATIONS)):
-                for statement in MIGRATIONS[version]:
-                    await db.execute(statement)
-                await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await db.execute("ROLLBACK")
-            raise
-        await db.execute("COMMIT")
+            except BaseException:
+                thread.shutdown(wait=False)
+                raise
+            self._thread, self._db = thread, db
 
     async def close(self) -> None:
-        """Close the connection; idempotent."""
-        async with self._lock:
-            db, self._db = self._db, None
-            if db is not None:
-                with _translated_errors():
-                    await db.close()
+        """Close the connection once the calls already made have run; idempotent."""
+        async with self._opening:
+            thread, db = self._thread, self._db
+            self._thread = self._db = None
+            if thread is None or db is None:
+                return
+            try:
+                await asyncio.get_running_loop().run_in_executor(thread, _translated, db.close)
+            finally:
+                thread.shutdown(wait=False)
 
     async def ping(self) -> None:
         """Return if the file answers a query, else raise ``StoreUnavailableError``."""
-        async with self._read() as db:
-            await db.execute("SELECT 1")
+        await self._read("SELECT 1")
 
-    # --- transactions ----------------------------------------------------------------
+    # --- one hop to the store's thread -----------------------------------------------
 
-    def _connection(self) -> aiosqlite.Connection:
-        if self._db is None:
+    async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(connection)`` as one job on the store's thread, errors translated."""
+        thread, db = self._thread, self._db
+        if thread is None or db is None:
             raise StoreUnavailableError("SQLite store is not open")
-        return self._db
+        return await asyncio.get_running_loop().run_in_executor(
+            thread, _translated, partial(work, db)
+        )
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection for reads, exclusive to the caller meanwhile (so that no
-        read sees another task's uncommitted write)."""
-        async with self._lock:
-            db = self._connection()
-            with _translated_errors():
-                yield db
+    async def _read(self, sql: str, *parameters: Any) -> list[sqlite3.Row]:
+        """The rows of one query (outside a transaction: it sees committed data)."""
+        return await self._call(partial(_rows, sql, parameters))
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction holding SQLite's write lock from its start;
-        committed on normal exit, rolled back on any exception (a failed commit
-        included)."""
-        async with self._lock:
-            db = self._connection()
-            with _translated_errors():
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                    await db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await db.execute("ROLLBACK")
-                    raise
-
-    async def _rows(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._read() as db, db.execute(sql, tuple(parameters)) as cursor:
-            return list(await cursor.fetchall())
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` in one write transaction (see ``_transaction``), in one hop."""
+        return await self._call(partial(_transaction, work))
 
     def _now(self) -> int:
         return _us(self._clock.now())
@@ -386,35 +552,25 @@ class SqliteStore(Store):
 
     async def save_conversation(self, conversation: Conversation) -> None:
         """Insert the conversation, or replace the one with the same ``session``."""
-        async with self._write() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO conversations"
-                " (session, channel, user, created_at, last_activity, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    conversation.session,
-                    conversation.channel,
-                    conversation.user,
-                    _us(conversation.created_at),
-                    _us(conversation.last_activity),
-                    _us(conversation.expires_at),
-                ),
-            )
+        row = _conversation_row(conversation)
+        await self._write(lambda db: _save_conversation(db, row))
 
     async def get_conversation(self, session: str) -> Conversation | None:
         """The unexpired conversation under ``session``, or ``None``."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM conversations WHERE session = ? AND expires_at > ?",
-            (session, self._now()),
+            session,
+            self._now(),
         )
         return _conversation(rows[0]) if rows else None
 
     async def conversations_of(self, user: str) -> list[Conversation]:
         """The user's unexpired conversations, oldest first (ties by session)."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM conversations WHERE user = ? AND expires_at > ?"
             " ORDER BY created_at, session",
-            (user, self._now()),
+            user,
+            self._now(),
         )
         return [_conversation(row) for row in rows]
 
@@ -422,43 +578,53 @@ class SqliteStore(Store):
 
     async def append_event(self, event: TranscriptEvent) -> int:
         """Append ``event`` with the next sequence number of its conversation."""
-        async with self._write() as db:
-            async with db.execute(
-                "INSERT INTO events"
-                " (session, seq, at, direction, author, kind, feedback, text, expires_at)"
-                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?"
-                " FROM events WHERE session = ? RETURNING seq",
-                (
-                    event.session,
-                    _us(event.at),
-                    event.direction.value,
-                    event.author.value,
-                    event.kind.value,
-                    event.feedback,
-                    event.text,
-                    _us(event.expires_at),
-                    event.session,
-                ),
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:  # pragma: no cover - RETURNING always yields the new row
-                raise StoreError("SQLite store did not return the new event's sequence number")
-            return int(row[0])
+        row = _event_row(event)
+        return await self._write(lambda db: _append_event(db, row))
+
+    async def record_event(
+        self,
+        event: TranscriptEvent,
+        conversation: Conversation,
+        *,
+        delivery: Delivery | None = None,
+    ) -> int | None:
+        """Append ``event``, save ``conversation`` and record ``delivery`` in one
+        transaction; ``None`` (nothing written) when the delivery was recorded before
+        and has not expired. The write lock, taken first, serialises the check with
+        every other writer, other processes included."""
+        require_one_session(event, conversation)
+        event_row, conversation_row = _event_row(event), _conversation_row(conversation)
+        delivery_row = (
+            None if delivery is None else (delivery.key, event.session, _us(delivery.expires_at))
+        )
+        now = self._now()
+
+        def record(db: sqlite3.Connection) -> int | None:
+            if delivery_row is not None and not _record_delivery(db, delivery_row, now):
+                return None
+            seq = _append_event(db, event_row)
+            _save_conversation(db, conversation_row)
+            return seq
+
+        return await self._write(record)
 
     async def events(self, session: str) -> list[TranscriptEvent]:
         """The conversation's unexpired events in ``seq`` order."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM events WHERE session = ? AND expires_at > ? ORDER BY seq",
-            (session, self._now()),
+            session,
+            self._now(),
         )
         return [_event(row) for row in rows]
 
     async def events_between(self, since: datetime, until: datetime) -> list[TranscriptEvent]:
         """Unexpired events with ``since <= at < until``, ordered by ``(at, session, seq)``."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM events WHERE at >= ? AND at < ? AND expires_at > ?"
             " ORDER BY at, session, seq",
-            (_us(since), _us(until), self._now()),
+            _us(since),
+            _us(until),
+            self._now(),
         )
         return [_event(row) for row in rows]
 
@@ -475,59 +641,18 @@ class SqliteStore(Store):
         """
         if not requests:
             return []
-        expiry = _us(expires_at)
-        async with self._write() as db:
-            now = self._now()
-            placeholders: list[str] = []
-            for request in requests:
-                async with db.execute(
-                    "SELECT number, expires_at FROM vault"
-                    " WHERE session = ? AND entity_type = ? AND digest = ?",
-                    (session, request.entity_type, request.digest),
-                ) as cursor:
-                    existing = await cursor.fetchone()
-                if existing is not None and existing["expires_at"] > now:
-                    number = int(existing["number"])
-                    await db.execute(
-                        "UPDATE vault SET expires_at = MAX(expires_at, ?)"
-                        " WHERE session = ? AND entity_type = ? AND number = ?",
-                        (expiry, session, request.entity_type, number),
-                    )
-                else:
-                    async with db.execute(
-                        "SELECT COALESCE(MAX(number), 0) + 1 FROM vault"
-                        " WHERE session = ? AND entity_type = ?",
-                        (session, request.entity_type),
-                    ) as cursor:
-                        row = await cursor.fetchone()
-                    number = int(row[0]) if row is not None else 1
-                    await db.execute(
-                        "INSERT INTO vault"
-                        " (session, entity_type, number, digest, sealed_value, expires_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (session, entity_type, digest) DO UPDATE SET"
-                        " number = excluded.number, sealed_value = excluded.sealed_value,"
-                        " expires_at = excluded.expires_at",
-                        (
-                            session,
-                            request.entity_type,
-                            number,
-                            request.digest,
-                            request.sealed_value,
-                            expiry,
-                        ),
-                    )
-                placeholders.append(format_placeholder(request.entity_type, number))
-            return placeholders
+        expiry, now, wanted = _us(expires_at), self._now(), list(requests)
+        return await self._write(lambda db: _assign_placeholders(db, session, wanted, expiry, now))
 
     async def vault_entries(
         self, session: str, placeholders: Collection[str] | None = None
     ) -> list[VaultEntry]:
         """The conversation's unexpired entries (only those ``placeholders``, when
         given), ordered by type and number."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM vault WHERE session = ? AND expires_at > ? ORDER BY entity_type, number",
-            (session, self._now()),
+            session,
+            self._now(),
         )
         entries = [_vault_entry(row) for row in rows]
         if placeholders is None:
@@ -539,17 +664,19 @@ class SqliteStore(Store):
 
     async def save_identity(self, identity: Identity) -> None:
         """Insert or replace the identity of ``identity.user``."""
-        async with self._write() as db:
-            await db.execute(
+        row = (identity.user, identity.sealed_identity, _us(identity.expires_at))
+        await self._write(
+            lambda db: db.execute(
                 "INSERT OR REPLACE INTO identities (user, sealed_identity, expires_at)"
                 " VALUES (?, ?, ?)",
-                (identity.user, identity.sealed_identity, _us(identity.expires_at)),
+                row,
             )
+        )
 
     async def get_identity(self, user: str) -> Identity | None:
         """The unexpired sealed identity behind ``user``, or ``None``."""
-        rows = await self._rows(
-            "SELECT * FROM identities WHERE user = ? AND expires_at > ?", (user, self._now())
+        rows = await self._read(
+            "SELECT * FROM identities WHERE user = ? AND expires_at > ?", user, self._now()
         )
         if not rows:
             return None
@@ -564,31 +691,34 @@ class SqliteStore(Store):
 
     async def append_consent(self, record: ConsentRecord) -> int:
         """Append a consent decision (its ``id`` is ignored); return the new id."""
-        async with (
-            self._write() as db,
-            db.execute(
-                "INSERT INTO consents (subject, purpose, decision, at, source, text_id,"
-                " text_version, language, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.subject,
-                    record.purpose,
-                    record.decision,
-                    _us(record.at),
-                    record.source,
-                    record.text_id,
-                    record.text_version,
-                    record.language,
-                    _us(record.expires_at),
-                ),
-            ) as cursor,
-        ):
-            return int(cursor.lastrowid or 0)
+        row = (
+            record.subject,
+            record.purpose,
+            record.decision,
+            _us(record.at),
+            record.source,
+            record.text_id,
+            record.text_version,
+            record.language,
+            _us(record.expires_at),
+        )
+        return await self._write(
+            lambda db: int(
+                db.execute(
+                    "INSERT INTO consents (subject, purpose, decision, at, source, text_id,"
+                    " text_version, language, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                ).lastrowid
+                or 0
+            )
+        )
 
     async def consents(self, subject: str) -> list[ConsentRecord]:
         """The subject's unexpired decisions, oldest first (ties by id)."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM consents WHERE subject = ? AND expires_at > ? ORDER BY at, id",
-            (subject, self._now()),
+            subject,
+            self._now(),
         )
         return [_consent(row) for row in rows]
 
@@ -596,17 +726,19 @@ class SqliteStore(Store):
 
     async def save_sample(self, sample: Sample) -> None:
         """Insert or replace the sample of ``sample.session``."""
-        async with self._write() as db:
-            await db.execute(
+        row = (sample.session, _us(sample.sampled_at), _us(sample.expires_at))
+        await self._write(
+            lambda db: db.execute(
                 "INSERT OR REPLACE INTO samples (session, sampled_at, expires_at) VALUES (?, ?, ?)",
-                (sample.session, _us(sample.sampled_at), _us(sample.expires_at)),
+                row,
             )
+        )
 
     async def samples(self) -> list[Sample]:
         """All unexpired samples, oldest first (ties by session)."""
-        rows = await self._rows(
+        rows = await self._read(
             "SELECT * FROM samples WHERE expires_at > ? ORDER BY sampled_at, session",
-            (self._now(),),
+            self._now(),
         )
         return [
             Sample(
@@ -619,47 +751,50 @@ class SqliteStore(Store):
 
     async def delete_sample(self, session: str) -> bool:
         """Delete the conversation's sample; whether an unexpired one was there."""
-        async with self._write() as db:
-            async with db.execute(
+        now = self._now()
+        rows = await self._write(
+            lambda db: db.execute(
                 "DELETE FROM samples WHERE session = ? RETURNING expires_at", (session,)
-            ) as cursor:
-                rows = await cursor.fetchall()
-            now = self._now()
-            return any(row["expires_at"] > now for row in rows)
+            ).fetchall()
+        )
+        return any(row["expires_at"] > now for row in rows)
 
     # --- audit -----------------------------------------------------------------------
 
     async def append_audit(self, entry: AuditEntry) -> int:
         """Append an audit entry (its ``id`` is ignored); return the new id."""
-        async with (
-            self._write() as db,
-            db.execute(
-                "INSERT INTO audit (at, action, counts, subject, actor, reason, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _us(entry.at),
-                    entry.action,
-                    json.dumps(entry.counts, sort_keys=True),
-                    entry.subject,
-                    entry.actor,
-                    entry.reason,
-                    _us(entry.expires_at),
-                ),
-            ) as cursor,
-        ):
-            return int(cursor.lastrowid or 0)
+        row = (
+            _us(entry.at),
+            entry.action,
+            json.dumps(entry.counts, sort_keys=True),
+            entry.subject,
+            entry.actor,
+            entry.reason,
+            _us(entry.expires_at),
+        )
+        return await self._write(
+            lambda db: int(
+                db.execute(
+                    "INSERT INTO audit (at, action, counts, subject, actor, reason, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                ).lastrowid
+                or 0
+            )
+        )
 
     async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
         """Unexpired audit entries with ``at >= since`` (all when ``None``), oldest
         first (ties by id)."""
         if since is None:
-            rows = await self._rows(
-                "SELECT * FROM audit WHERE expires_at > ? ORDER BY at, id", (self._now(),)
+            rows = await self._read(
+                "SELECT * FROM audit WHERE expires_at > ? ORDER BY at, id", self._now()
             )
         else:
-            rows = await self._rows(
+            rows = await self._read(
                 "SELECT * FROM audit WHERE at >= ? AND expires_at > ? ORDER BY at, id",
-                (_us(since), self._now()),
+                _us(since),
+                self._now(),
             )
         return [_audit_entry(row) for row in rows]
 
@@ -670,58 +805,38 @@ class SqliteStore(Store):
         the non-zero counts per kind. Concurrent sweeps (other processes included)
         are serialised by the write lock, so each record is counted once."""
         cutoff = _us(now)
-        counts: dict[RecordKind, int] = {}
-        async with self._write() as db:
-            for kind, table in _TABLES.items():
-                sql = f"DELETE FROM {table} WHERE expires_at <= ?"
-                async with db.execute(sql, (cutoff,)) as cursor:
-                    if cursor.rowcount > 0:
-                        counts[kind] = cursor.rowcount
-        return counts
+
+        def delete_expired(db: sqlite3.Connection) -> dict[RecordKind, int]:
+            counts: dict[RecordKind, int] = {}
+            for kind in _TABLES:
+                _delete(db, kind, "expires_at <= ?", cutoff, counts)
+            return counts
+
+        return await self._write(delete_expired)
 
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
-        """Delete the conversation, its transcript, vault and sample, and the
-        consents whose subject is ``session``, in one transaction; return the
+        """Delete the conversation, its transcript, vault, sample and deliveries, and
+        the consents whose subject is ``session``, in one transaction; return the
         non-zero counts per kind (expired records not yet swept included)."""
-        counts: dict[RecordKind, int] = {}
-        async with self._write() as db:
-            await self._erase_session(db, session, counts)
-        return counts
+
+        def erase(db: sqlite3.Connection) -> dict[RecordKind, int]:
+            counts: dict[RecordKind, int] = {}
+            _erase_session(db, session, counts)
+            return counts
+
+        return await self._write(erase)
 
     async def erase_user(self, user: str) -> dict[RecordKind, int]:
         """``erase_session`` for each of the user's conversations (expired ones
         included), plus the identity and the user's consents, in one transaction."""
-        counts: dict[RecordKind, int] = {}
-        async with self._write() as db:
-            async with db.execute("SELECT session FROM conversations WHERE user = ?", (user,)) as c:
-                sessions = [str(row["session"]) for row in await c.fetchall()]
-            for session in sessions:
-                await self._erase_session(db, session, counts)
-            await self._delete(db, RecordKind.IDENTITIES, "user = ?", user, counts)
-            await self._delete(db, RecordKind.CONSENTS, "subject = ?", user, counts)
-        return counts
 
-    async def _erase_session(
-        self, db: aiosqlite.Connection, session: str, counts: dict[RecordKind, int]
-    ) -> None:
-        for kind in (
-            RecordKind.CONVERSATIONS,
-            RecordKind.TRANSCRIPTS,
-            RecordKind.VAULT,
-            RecordKind.SAMPLES,
-        ):
-            await self._delete(db, kind, "session = ?", session, counts)
-        await self._delete(db, RecordKind.CONSENTS, "subject = ?", session, counts)
+        def erase(db: sqlite3.Connection) -> dict[RecordKind, int]:
+            counts: dict[RecordKind, int] = {}
+            rows = db.execute("SELECT session FROM conversations WHERE user = ?", (user,))
+            for session in [str(row["session"]) for row in rows.fetchall()]:
+                _erase_session(db, session, counts)
+            _delete(db, RecordKind.IDENTITIES, "user = ?", user, counts)
+            _delete(db, RecordKind.CONSENTS, "subject = ?", user, counts)
+            return counts
 
-    @staticmethod
-    async def _delete(
-        db: aiosqlite.Connection,
-        kind: RecordKind,
-        condition: str,
-        value: str,
-        counts: dict[RecordKind, int],
-    ) -> None:
-        sql = f"DELETE FROM {_TABLES[kind]} WHERE {condition}"
-        async with db.execute(sql, (value,)) as cursor:
-            if cursor.rowcount > 0:
-                counts[kind] = counts.get(kind, 0) + cursor.rowcount
+        return await self._write(erase)

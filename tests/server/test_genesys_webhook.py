@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -158,6 +158,33 @@ async def test_a_redelivered_message_id_is_processed_once(
     for _ in range(3):
         assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 200
     assert len(await guard.store.events(session)) == 1
+
+
+async def test_a_message_redelivered_after_a_restart_is_dropped(
+    guard: ChatGuard, another_guard: Callable[[], Awaitable[ChatGuard]], clock: ManualClock
+) -> None:
+    settings = Settings(vendors={"genesys": {"webhook_secret": SECRET}})
+    session = (await guard.start_conversation("web")).session
+    raw, headers = signed(agent_message("m-1", session, f"Hello {NAME}"))
+    first = await started(guard, settings)
+    try:
+        response = await first.post("/webhooks/genesys", data=raw, headers=headers)
+        assert (await response.json())["status"] == "delivered"
+    finally:
+        await first.close()
+        await guard.close()
+    clock.advance(timedelta(minutes=10))
+
+    restarted = await another_guard()
+    second = await started(restarted, settings)
+    try:
+        response = await second.post("/webhooks/genesys", data=raw, headers=headers)
+        assert response.status == 200 and (await response.json())["status"] == "duplicate"
+        [stored] = await restarted.store.events(session)
+    finally:
+        await second.close()
+        await restarted.close()
+    assert stored.author is Author.AGENT and NAME not in stored.text
 
 
 async def test_a_message_to_a_user_pseudonym_reaches_its_channel_delivery(

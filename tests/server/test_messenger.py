@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from chatguard.channels.messenger import CHANNEL, messaging_type
+from chatguard.channels.messenger import CHANNEL, messaging_type, parse_turns
 from chatguard.clock import ManualClock
 from chatguard.guard import ChatGuard
 from chatguard.settings import Settings
@@ -130,6 +130,12 @@ async def _transcript_sessions(guard: ChatGuard) -> set[str]:
     return {event.session for event in events}
 
 
+async def _user_texts(guard: ChatGuard) -> list[str]:
+    """What the user's messages were stored as, in the one conversation with a transcript."""
+    [session] = await _transcript_sessions(guard)
+    return [e.text for e in await guard.store.events(session) if e.author is Author.USER]
+
+
 async def test_the_verification_handshake_answers_the_challenge_only_for_the_token(
     client: Client,
 ) -> None:
@@ -213,30 +219,76 @@ async def test_the_same_mid_twice_is_processed_once_and_echoes_are_dropped(
     await graph[0].wait_for(1)
     await asyncio.sleep(0.3)
     assert len(graph[0].received) == 1
-    [session] = await _transcript_sessions(guard)
-    users = [e for e in await guard.store.events(session) if e.author is Author.USER]
-    assert [event.text for event in users] == ["hello"]
+    assert await _user_texts(guard) == ["hello"]
 
 
-async def test_a_redelivery_after_a_restart_is_recognised_in_the_transcript(
-    guard: ChatGuard, graph: tuple[GraphSendApi, str]
+async def test_a_message_redelivered_after_a_restart_is_dropped(
+    guard: ChatGuard,
+    graph: tuple[GraphSendApi, str],
+    another_guard: Callable[[], Awaitable[ChatGuard]],
+    clock: ManualClock,
 ) -> None:
-    body = _webhook(_message(guard, "m.r", "hello again"))
+    body = _webhook(_message(guard, "m.r", f"I am {NAME}"))
     first = await started(guard, _settings(graph[1]))
     try:
         assert await _post(first, body, _signed(body)) == 200
         await graph[0].wait_for(1)
     finally:
         await first.close()
-    assert isinstance(guard.clock, ManualClock)
-    guard.clock.advance(timedelta(seconds=5))
-    second = await started(guard, _settings(graph[1]))
+        await guard.close()
+    # Meta retries for hours: by now the user's session has gone idle (30 minutes).
+    clock.advance(timedelta(minutes=45))
+
+    restarted = await another_guard()
+    second = await started(restarted, _settings(graph[1]))
     try:
         assert await _post(second, body, _signed(body)) == 200
         await asyncio.sleep(0.3)
+        stored = await _user_texts(restarted)
     finally:
         await second.close()
+        await restarted.close()
     assert len(graph[0].received) == 1
+    assert stored == ["I am <PERSON_1>"]
+
+
+async def test_a_message_delivered_to_two_instances_on_one_store_is_answered_once(
+    guard: ChatGuard,
+    graph: tuple[GraphSendApi, str],
+    another_guard: Callable[[], Awaitable[ChatGuard]],
+    clock: ManualClock,
+) -> None:
+    other = await another_guard()
+    instances = [
+        await started(guard, _settings(graph[1])),
+        await started(other, _settings(graph[1])),
+    ]
+    body = _webhook(_message(guard, "m.twice", "hello"))
+    try:
+        statuses = await asyncio.gather(
+            *(_post(instance, body, _signed(body)) for instance in instances)
+        )
+        await graph[0].wait_for(1)
+        await asyncio.sleep(0.3)
+    finally:
+        for instance in instances:
+            await instance.close()
+        await other.close()
+    assert statuses == [200, 200]
+    assert len(graph[0].received) == 1
+    assert await _user_texts(guard) == ["hello"]
+
+
+def test_a_redelivery_is_named_by_the_mid_or_for_a_referral_by_sender_and_time() -> None:
+    at = 1_767_225_600_000
+    referral = {"sender": {"id": PSID}, "timestamp": at, "referral": {"ref": "ad-7"}}
+    message = {**referral, "message": {"mid": "m.1", "text": "hi"}}
+    untimed = {"sender": {"id": PSID}, "referral": {"ref": "ad-7"}}
+    body = {"object": "page", "entry": [{"messaging": [message, referral, untimed]}]}
+    [with_mid, without_mid, without_time] = parse_turns(body)
+    assert with_mid.message_id == "m.1"
+    assert without_mid.message_id == f"{PSID}@2026-01-01T00:00:00+00:00"
+    assert without_time.message_id is None
 
 
 async def test_a_user_keeps_the_session_while_active_and_gets_a_new_one_after_the_idle_time(

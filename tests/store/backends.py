@@ -8,10 +8,13 @@ schema (PostgreSQL), fresh per test.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import socket
+import sqlite3
 import uuid
+from collections.abc import AsyncIterator
 from functools import cache
 from typing import NoReturn
 
@@ -71,6 +74,52 @@ async def remove_isolation(kind: str, isolation: str) -> None:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{isolation}" CASCADE')
         finally:
             await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def conversation_writes_failing(
+    kind: str, isolation: str, session: str
+) -> AsyncIterator[None]:
+    """Within the block, the backend fails a write of the conversation ``session``
+    with an error of its own (SQLite: a trigger, PostgreSQL: a check constraint,
+    Redis: a key of the wrong type where the conversation lives); a write that
+    appends an event first must then leave nothing of it."""
+    if kind == "sqlite":
+        with contextlib.closing(sqlite3.connect(isolation)) as db:
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON conversations"
+                f" WHEN NEW.session = '{session}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+            db.commit()
+        try:
+            yield
+        finally:
+            with contextlib.closing(sqlite3.connect(isolation)) as db:
+                db.execute("DROP TRIGGER refuse")
+                db.commit()
+    elif kind == "postgres":
+        import asyncpg
+
+        connection = await asyncpg.connect(POSTGRES_URL)
+        table = f'"{isolation}".conversations'
+        try:
+            await connection.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT refuse CHECK (session <> '{session}')"
+            )
+            yield
+        finally:
+            await connection.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS refuse")
+            await connection.close()
+    else:
+        import redis.asyncio
+
+        client = redis.asyncio.from_url(REDIS_URL)
+        try:
+            await client.set(f"{isolation}:conv:{session}", "not a conversation")
+            yield
+        finally:
+            await client.delete(f"{isolation}:conv:{session}")
+            await client.aclose()
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -8,13 +8,17 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeVar
 
+import pytest
+
 from chatguard.clock import ManualClock
+from chatguard.errors import StoreError
 from chatguard.store.base import Store
 from chatguard.store.records import (
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
+    Delivery,
     Direction,
     EventKind,
     Identity,
@@ -23,6 +27,8 @@ from chatguard.store.records import (
     TranscriptEvent,
     VaultRequest,
 )
+from tests.store.backends import conversation_writes_failing
+from tests.store.conftest import Backend
 
 Record = TypeVar("Record", ConsentRecord, AuditEntry)
 
@@ -68,6 +74,10 @@ def event(
         text=text,
         expires_at=clock.now() + keep,
     )
+
+
+def delivery(clock: ManualClock, key: str = "d" * 64, *, keep: timedelta = 7 * DAY) -> Delivery:
+    return Delivery(key=key, expires_at=clock.now() + keep)
 
 
 def request(digest: str, entity_type: str = "PERSON") -> VaultRequest:
@@ -139,11 +149,16 @@ def nonzero(counts: dict[RecordKind, int]) -> dict[RecordKind, int]:
 async def write_one_of_each(
     store: Store, clock: ManualClock, session: str, user: str, keep: timedelta
 ) -> None:
-    """A conversation with two events, two vault entries, a sample, a consent each for
-    the session and the user, the user's identity and an audit entry."""
+    """A conversation with two events (the second recorded with a delivery keyed
+    ``{session}-delivery``), two vault entries, a sample, a consent each for the
+    session and the user, the user's identity and an audit entry."""
     await store.save_conversation(conversation(clock, session, user, keep=keep))
     await store.append_event(event(clock, session, keep=keep))
-    await store.append_event(event(clock, session, "thanks", keep=keep))
+    await store.record_event(
+        event(clock, session, "thanks", keep=keep),
+        conversation(clock, session, user, keep=keep),
+        delivery=delivery(clock, f"{session}-delivery", keep=keep),
+    )
     await store.assign_placeholders(
         session,
         [request(f"{session}-p"), request(f"{session}-e", "EMAIL_ADDRESS")],
@@ -264,6 +279,146 @@ async def test_events_between_spans_sessions_since_inclusive_until_exclusive_by_
         ("guest-b", 2, "b2"),
         ("guest-a", 1, "a1"),
     ]
+
+
+# --- one message, recorded once ------------------------------------------------------------
+
+
+async def record(
+    store: Store,
+    clock: ManualClock,
+    session: str = "guest-a",
+    key: str | None = "d" * 64,
+    *,
+    user: str | None = None,
+    text: str = "hello",
+    keep: timedelta = 7 * DAY,
+) -> int | None:
+    """``record_event`` of a message in ``session``, its conversation saved, with the
+    delivery ``key`` (none when ``None``) kept for ``keep``."""
+    once = None if key is None else delivery(clock, key, keep=keep)
+    saved = conversation(clock, session, user)
+    return await store.record_event(event(clock, session, text), saved, delivery=once)
+
+
+async def test_record_event_appends_the_event_and_saves_the_conversation(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.append_event(event(clock, "guest-a", "first"))
+    later = dataclasses.replace(
+        conversation(clock, "guest-a", "user-1"), last_activity=clock.now() + timedelta(minutes=1)
+    )
+
+    assert await store.record_event(event(clock, "guest-a", "second"), later) == 2
+    assert await store.record_event(event(clock, "guest-a", "third"), later) == 3
+
+    assert [(e.seq, e.text) for e in await store.events("guest-a")] == [
+        (1, "first"),
+        (2, "second"),
+        (3, "third"),
+    ]
+    assert await store.get_conversation("guest-a") == later
+    assert await store.conversations_of("user-1") == [later]
+
+
+async def test_a_record_event_that_fails_leaves_neither_event_nor_conversation_nor_delivery(
+    store: Store, backend: Backend, clock: ManualClock
+) -> None:
+    async with conversation_writes_failing(backend.kind, backend.isolation, "guest-a"):
+        with pytest.raises(StoreError):
+            await record(store, clock, "guest-a", user="user-1")
+        assert await store.events("guest-a") == []
+        assert await store.conversations_of("user-1") == []
+
+    assert await store.get_conversation("guest-a") is None
+    assert await record(store, clock, "guest-a", user="user-1") == 1
+    assert await store.get_conversation("guest-a") == conversation(clock, "guest-a", "user-1")
+
+
+async def test_an_event_of_another_conversation_is_refused_and_nothing_is_written(
+    store: Store, clock: ManualClock
+) -> None:
+    with pytest.raises(ValueError, match="conversation"):
+        await store.record_event(
+            event(clock, "guest-a"), conversation(clock, "guest-b"), delivery=delivery(clock)
+        )
+    assert await store.events("guest-a") == []
+    assert await store.get_conversation("guest-b") is None
+    assert await record(store, clock, "guest-a") == 1
+
+
+async def test_a_message_delivered_again_is_not_recorded_again(
+    store: Store, clock: ManualClock
+) -> None:
+    assert await record(store, clock, "guest-a", text="hello") == 1
+    first = await store.get_conversation("guest-a")
+
+    clock.advance(timedelta(hours=1))
+    assert await record(store, clock, "guest-a", text="hello again") is None
+
+    assert [e.text for e in await store.events("guest-a")] == ["hello"]
+    assert await store.get_conversation("guest-a") == first
+    assert await record(store, clock, "guest-a", "another key") == 2
+
+
+async def test_a_delivery_is_recognised_in_any_conversation(
+    store: Store, clock: ManualClock
+) -> None:
+    assert await record(store, clock, "guest-a") == 1
+    assert await record(store, clock, "guest-b") is None
+    assert await store.events("guest-b") == []
+    assert await store.get_conversation("guest-b") is None
+
+
+async def test_a_message_delivered_again_after_its_delivery_expired_is_recorded_again(
+    store: Store, clock: ManualClock
+) -> None:
+    hour = timedelta(hours=1)
+    assert await record(store, clock, keep=hour) == 1
+    clock.advance(hour - timedelta(microseconds=1))
+    assert await record(store, clock, keep=hour) is None
+
+    clock.advance(timedelta(microseconds=1))
+    assert await record(store, clock, keep=hour) == 2
+    assert await record(store, clock, keep=hour) is None
+    assert [e.seq for e in await store.events("guest-a")] == [1, 2]
+
+
+async def test_ten_concurrent_records_of_one_delivery_write_exactly_one_event(
+    store: Store, clock: ManualClock
+) -> None:
+    results = await asyncio.gather(
+        *(record(store, clock, "guest-a", text=f"copy {i}") for i in range(10))
+    )
+    assert sorted(results, key=lambda seq: seq is None) == [1] + [None] * 9
+    [stored] = await store.events("guest-a")
+    assert stored.text == f"copy {results.index(1)}"
+
+
+async def test_sweep_deletes_and_counts_expired_deliveries_only(
+    store: Store, clock: ManualClock
+) -> None:
+    await record(store, clock, key="old", keep=DAY)
+    await record(store, clock, key="new", keep=7 * DAY)
+    clock.advance(2 * DAY)
+
+    assert nonzero(await store.sweep(clock.now())) == {RecordKind.DELIVERIES: 1}
+
+    assert await record(store, clock, key="new") is None
+    assert await record(store, clock, key="old") == 3
+
+
+async def test_an_erased_session_forgets_its_deliveries(store: Store, clock: ManualClock) -> None:
+    await record(store, clock, "guest-a", "a", user="user-1")
+    await record(store, clock, "guest-b", "b", user="user-1")
+    await record(store, clock, "guest-c", "c", user="user-2")
+
+    assert nonzero(await store.erase_session("guest-a")).get(RecordKind.DELIVERIES) == 1
+    assert nonzero(await store.erase_user("user-1")).get(RecordKind.DELIVERIES) == 1
+
+    assert await record(store, clock, "guest-a", "a") == 1
+    assert await record(store, clock, "guest-b", "b") == 1
+    assert await record(store, clock, "guest-c", "c") is None
 
 
 # --- placeholder vault -----------------------------------------------------------------
@@ -488,6 +643,7 @@ async def test_sweep_deletes_exactly_the_expired_records_and_counts_them_per_kin
         RecordKind.IDENTITIES: 1,
         RecordKind.CONSENTS: 2,
         RecordKind.SAMPLES: 1,
+        RecordKind.DELIVERIES: 1,
         RecordKind.AUDIT: 1,
     }
     assert await store.get_conversation("guest-new") is not None
@@ -568,6 +724,7 @@ async def test_erase_session_removes_the_conversation_transcript_vault_sample_an
         RecordKind.TRANSCRIPTS: 2,
         RecordKind.VAULT: 2,
         RecordKind.SAMPLES: 1,
+        RecordKind.DELIVERIES: 1,
         RecordKind.CONSENTS: 1,
     }
     assert await store.get_conversation("guest-a") is None
@@ -580,6 +737,7 @@ async def test_erase_session_removes_the_conversation_transcript_vault_sample_an
     assert len(await store.vault_entries("guest-b")) == 2
     assert await store.get_identity("user-1") is not None
     assert len(await store.consents("user-1")) == 2
+    assert await record(store, clock, "guest-b", "guest-b-delivery") is None
     assert nonzero(await store.erase_session("guest-a")) == {}
 
 
@@ -597,6 +755,7 @@ async def test_erase_user_removes_all_their_conversations_identity_and_consents_
         RecordKind.TRANSCRIPTS: 4,
         RecordKind.VAULT: 4,
         RecordKind.SAMPLES: 2,
+        RecordKind.DELIVERIES: 2,
         RecordKind.CONSENTS: 4,
         RecordKind.IDENTITIES: 1,
     }

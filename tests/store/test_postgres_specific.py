@@ -27,7 +27,7 @@ from chatguard.store import postgres
 from chatguard.store.postgres import MIGRATIONS, Migration, PostgresStore
 from chatguard.store.records import Author, Direction, RecordKind, TranscriptEvent
 from tests.store.backends import POSTGRES_URL, new_isolation, remove_isolation, require_backend
-from tests.store.postgres_worker import SHARED_VALUES
+from tests.store.postgres_worker import SHARED_DELIVERIES, SHARED_VALUES
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 START = datetime(2031, 5, 17, 9, 30, tzinfo=UTC)  # far from the real time, on purpose
@@ -120,7 +120,7 @@ async def test_stores_opening_at_once_migrate_once(schema: str, clock: ManualClo
         await asyncio.gather(*(store.close() for store in stores))
 
 
-async def test_two_processes_appending_to_one_conversation_lose_nothing_and_share_placeholders(
+async def test_two_processes_lose_no_event_share_placeholders_and_record_each_delivery_once(
     schema: str, clock: ManualClock
 ) -> None:
     count = 200
@@ -163,8 +163,19 @@ async def test_two_processes_appending_to_one_conversation_lose_nothing_and_shar
     try:
         events = await store.events(session)
         stored = {entry.digest: entry.placeholder for entry in await store.vault_entries(session)}
+        once_events = await store.events(f"{session}-once")
     finally:
         await store.close()
+
+    # Each worker asked to record every delivery ten times: one call wrote each.
+    once = [
+        (key, seq) for output in outputs for key, got in output["deliveries"].items() for seq in got
+    ]
+    assert sorted(key for key, _ in once) == sorted(
+        f"delivery-{n}" for n in range(SHARED_DELIVERIES)
+    )
+    assert sorted(seq for _, seq in once) == list(range(1, SHARED_DELIVERIES + 1))
+    assert len(once_events) == SHARED_DELIVERIES
 
     assert [event.seq for event in events] == list(range(1, 2 * count + 1))
     assert sorted(outputs[0]["seqs"] + outputs[1]["seqs"]) == list(range(1, 2 * count + 1))

@@ -30,6 +30,7 @@ from chatguard.store.records import (
     Author,
     ConsentRecord,
     Conversation,
+    Delivery,
     Direction,
     Identity,
     RecordKind,
@@ -100,8 +101,11 @@ def event(session: str, text: str, at: datetime, expires_at: datetime) -> Transc
 async def hold_one_of_each(store: RedisStore, session: str, user: str, expires: datetime) -> None:
     """One record of every kind, all expiring at ``expires``."""
     now = min(START, expires)
-    await store.save_conversation(Conversation(session, "messenger", user, now, now, expires))
-    await store.append_event(event(session, "my name is <PERSON_1>", now, expires))
+    await store.record_event(
+        event(session, "my name is <PERSON_1>", now, expires),
+        Conversation(session, "messenger", user, now, now, expires),
+        delivery=Delivery(f"delivery-of-{session}", expires),
+    )
     await store.assign_placeholders(
         session, [VaultRequest("PERSON", f"digest-{session}", b"\x00sealed\xff")], expires
     )
@@ -130,7 +134,7 @@ async def test_every_key_with_a_retention_has_a_native_ttl_from_the_injected_clo
             assert RETENTION - timedelta(minutes=1) < ttl <= RETENTION, key
     assert {key.split(":")[1] for key in keys} >= {
         "conv", "user", "event", "events", "seq", "vault", "vaultval", "ident",
-        "consent", "consents", "sample", "audit", "idx",
+        "consent", "consents", "sample", "delivery", "deliveries", "audit", "idx",
     }  # fmt: skip
 
 
@@ -167,7 +171,7 @@ async def test_a_record_redis_already_dropped_is_invisible_and_still_counted_by_
     await hold_one_of_each(store, "guest-dropped", "user-dropped", expires)
     # What native expiry does when the real time comes: the record keys vanish,
     # the indexes the sweeper cleans stay.
-    record_words = ("conv", "event", "vaultval", "ident", "consent", "sample", "audit")
+    record_words = ("conv", "event", "vaultval", "ident", "consent", "sample", "delivery", "audit")
     for key in await keys_of(client, namespace):
         if key.split(":")[1] in record_words:
             await client.delete(key)
@@ -182,11 +186,12 @@ async def test_a_record_redis_already_dropped_is_invisible_and_still_counted_by_
     clock.advance(timedelta(days=2))
     assert await store.sweep(clock.now()) == {kind: 1 for kind in RecordKind}
     assert await store.sweep(clock.now()) == {}
-    # Left: the id counters, and the user's index of sessions (the dropped record
-    # named its user), which Redis drops when its TTL runs out.
+    # Left: the id counters, the session's index of deliveries and the user's index
+    # of sessions (the dropped records named them), which Redis drops when their TTL
+    # runs out.
     left = await keys_of(client, namespace)
-    assert [key.split(":")[1] for key in left] == ["audit_id", "consent_id", "user"]
-    assert await client.pttl(left[-1]) > 0
+    assert [key.split(":")[1] for key in left] == ["audit_id", "consent_id", "deliveries", "user"]
+    assert await client.pttl(left[-1]) > 0 and await client.pttl(left[-2]) > 0
 
 
 async def test_after_a_sweep_of_everything_only_the_id_counters_are_left(
@@ -242,13 +247,16 @@ async def test_concurrent_sweepers_count_each_expired_record_once(
             await each.close()
 
 
-# A second process: appends COUNT events to SESSION and asks for the placeholders of
-# values the other process asks for too, once both have been told to go; prints JSON.
+# A second process: appends COUNT events to SESSION, asks for the placeholders of
+# values the other process asks for too, and records the messages of 20 deliveries
+# that the other process records too (in SESSION-once), once both have been told to
+# go; prints JSON.
 WORKER = """
 import asyncio, json, sys
 from datetime import datetime, timedelta
 from chatguard.clock import ManualClock
-from chatguard.store.records import Author, Direction, TranscriptEvent, VaultRequest
+from chatguard.store.records import (
+    Author, Conversation, Delivery, Direction, TranscriptEvent, VaultRequest)
 from chatguard.store.redis import RedisStore
 
 async def main(url, namespace, session, worker, count, start):
@@ -269,19 +277,33 @@ async def main(url, namespace, session, worker, count, start):
         [assigned] = await store.assign_placeholders(session, [request], expires)
         return digest, assigned
 
+    async def record(i):
+        now, once = clock.now(), session + "-once"
+        seq = await store.record_event(
+            TranscriptEvent(once, now, Direction.INBOUND, Author.USER, f"w{worker}-{i}", expires),
+            Conversation(once, "messenger", None, now, now, expires),
+            delivery=Delivery(f"delivery-{i % 20}", expires))
+        return f"delivery-{i % 20}", seq
+
     try:
         seqs = await asyncio.gather(*(append(i) for i in range(count)))
         pairs = await asyncio.gather(*(placeholder(i) for i in range(count)))
+        recorded = await asyncio.gather(*(record(i) for i in range(count)))
     finally:
         await store.close()
-    print(json.dumps({"seqs": seqs, "placeholders": dict(pairs)}), flush=True)
+    deliveries = {}
+    for key, seq in recorded:
+        if seq is not None:
+            deliveries.setdefault(key, []).append(seq)
+    print(json.dumps({"seqs": seqs, "placeholders": dict(pairs), "deliveries": deliveries}),
+          flush=True)
 
 url, namespace, session, worker, count, start = sys.argv[1:]
 asyncio.run(main(url, namespace, session, int(worker), int(count), start))
 """
 
 
-async def test_two_processes_share_a_conversation_losing_no_event_and_no_placeholder(
+async def test_two_processes_share_a_conversation_losing_nothing_and_record_each_delivery_once(
     store: RedisStore, namespace: str
 ) -> None:
     session, count = "guest-shared", 200
@@ -329,6 +351,13 @@ async def test_two_processes_share_a_conversation_losing_no_event_and_no_placeho
     assert first == second
     assert sorted(first.values()) == sorted(f"<PERSON_{n}>" for n in range(1, 21))
     assert len(await store.vault_entries(session)) == 20
+    # Each process asked to record every delivery ten times: one call wrote each.
+    once = [
+        (key, seq) for output in outputs for key, got in output["deliveries"].items() for seq in got
+    ]
+    assert sorted(key for key, _ in once) == sorted(f"delivery-{n}" for n in range(20))
+    assert sorted(seq for _, seq in once) == list(range(1, 21))
+    assert len(await store.events(f"{session}-once")) == 20
 
 
 async def test_an_unreachable_redis_is_unavailable_and_quotes_nothing(clock: ManualClock) -> None:

@@ -1,5 +1,6 @@
 """What the SQLite store promises beyond the contract: a WAL file, a schema that
-migrates once, an index for the sweep on every table that expires."""
+migrates once, an index for the sweep on every table that expires, one hop to the
+store's own thread per operation."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 
 from chatguard.clock import ManualClock
 from chatguard.errors import StoreError
-from chatguard.store.records import Author, Direction, TranscriptEvent
+from chatguard.store.records import (
+    Author,
+    Conversation,
+    Delivery,
+    Direction,
+    TranscriptEvent,
+    VaultRequest,
+)
 from chatguard.store.sqlite import MIGRATIONS, SqliteStore
 
 
@@ -53,7 +61,7 @@ async def test_every_table_that_expires_has_an_index_on_expires_at(tmp_path: Pat
             if [column[2] for column in db.execute(f"PRAGMA index_info({index[1]})")]
             == ["expires_at"]
         }
-    assert len(expiring) == 7
+    assert len(expiring) == 8
     assert indexed == set(expiring)
 
 
@@ -86,3 +94,34 @@ async def test_a_write_that_fails_midway_leaves_nothing_and_the_next_write_works
         assert [event.seq for event in await store.events("guest-a")] == [1]
     finally:
         await store.close()
+
+
+async def test_each_operation_is_one_job_on_the_stores_thread_whatever_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await open_store_at(tmp_path / "chatguard.db")
+    thread = store._thread
+    assert thread is not None
+    jobs: list[object] = []
+    submit = thread.submit
+
+    def counted(*args: object, **kwargs: object) -> object:
+        jobs.append(args[0])
+        return submit(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(thread, "submit", counted)
+    now = ManualClock().now()
+    later = now + timedelta(days=30)
+    conversation = Conversation("guest-a", "messenger", "user-1", now, now, later)
+    event = TranscriptEvent("guest-a", now, Direction.INBOUND, Author.USER, "hi", later)
+    try:
+        await store.record_event(event, conversation, delivery=Delivery("k", later))
+        await store.record_event(event, conversation, delivery=Delivery("k", later))
+        requests = [VaultRequest("PERSON", f"d{n}", b"sealed") for n in range(3)]
+        await store.assign_placeholders("guest-a", requests, later)
+        await store.vault_entries("guest-a")
+        await store.erase_user("user-1")
+        await store.sweep(now)
+    finally:
+        await store.close()
+    assert len(jobs) == 7  # six operations and the close

@@ -1,0 +1,1 @@
+"""Store micro-benchmark: the cost of one ``Store`` call."""

@@ -6,15 +6,24 @@ transaction inside: one hop from the event loop per ``Store`` call, however many
 statements it runs, and calls of one store run one at a time, in order.
 
 Durability: WAL journal with ``synchronous=FULL``, so a write is on disk when its
-coroutine returns; every write is one transaction (``BEGIN IMMEDIATE``, which takes
-the write lock up front, so read-modify-writes such as sequence numbers, placeholder
-numbering and delivery checks are serialised between processes too), rolled back on
-any failure, a failed commit included. Times are stored as UTC epoch microseconds
-(sortable integers) and come back as aware UTC datetimes. Expiry: reads filter on
-``expires_at > now``; ``sweep`` deletes, using an index on ``expires_at`` per table.
+coroutine returns; every write runs in a write transaction (``BEGIN IMMEDIATE``,
+which takes the write lock up front, so read-modify-writes such as sequence numbers,
+placeholder numbering and delivery checks are serialised between processes too) and
+is rolled back on any failure, a failed commit included.
+
+Group commit: writes that wait for the store's thread while it is busy are run
+together, each in a savepoint of one transaction, and committed with one ``fsync``
+(the cost that limits a busy service, about 0.4 ms each here). Each write stays
+atomic on its own: one that fails is rolled back to its savepoint and raises, the
+others commit; a failed commit fails all of them, and nothing of any is visible.
+No write's coroutine returns before its commit is on disk.
+
+Times are stored as UTC epoch microseconds (sortable integers) and come back as
+aware UTC datetimes. Expiry: reads filter on ``expires_at > now``; ``sweep``
+deletes, using an index on ``expires_at`` per table.
 
 A call whose coroutine is cancelled after its job started still runs the job to its
-end (committed or rolled back, never half).
+end (committed or rolled back, never half); one cancelled before does nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -341,6 +352,60 @@ def _transaction(work: Callable[[sqlite3.Connection], T], db: sqlite3.Connection
     return result
 
 
+@dataclass
+class _WaitingWrite:
+    """A write waiting for the store's thread, and where its outcome goes."""
+
+    work: Callable[[sqlite3.Connection], Any]
+    outcome: Future[Any] = field(default_factory=Future)
+
+
+def _commit_together(db: sqlite3.Connection, writes: list[_WaitingWrite]) -> None:
+    """Run ``writes`` in one transaction, each in a savepoint of its own, and commit
+    them with one ``fsync``; settle each one's ``outcome`` only after the commit."""
+    writes = [write for write in writes if write.outcome.set_running_or_notify_cancel()]
+    if not writes:
+        return
+    outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+    try:
+        with _translated_errors():
+            db.execute("BEGIN IMMEDIATE")
+            for write in writes:
+                db.execute("SAVEPOINT write")
+                try:
+                    result = write.work(db)
+                except Exception as error:
+                    db.execute("ROLLBACK TO write")
+                    db.execute("RELEASE write")
+                    outcomes.append((write.outcome, None, _as_store_error(error)))
+                else:
+                    db.execute("RELEASE write")
+                    outcomes.append((write.outcome, result, None))
+            db.execute("COMMIT")
+    except BaseException as error:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        for write in writes:
+            write.outcome.set_exception(error)
+        if not isinstance(error, Exception):
+            raise
+        return
+    for outcome, result, failure in outcomes:
+        if failure is None:
+            outcome.set_result(result)
+        else:
+            outcome.set_exception(failure)
+
+
+def _as_store_error(error: Exception) -> Exception:
+    """``error`` as ``_translated_errors`` would raise it."""
+    try:
+        with _translated_errors():
+            raise error
+    except Exception as translated:
+        return translated
+
+
 def _rows(sql: str, parameters: tuple[Any, ...], db: sqlite3.Connection) -> list[sqlite3.Row]:
     return db.execute(sql, parameters).fetchall()
 
@@ -490,6 +555,8 @@ class SqliteStore(Store):
         self._opening = asyncio.Lock()
         self._thread: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None  # used on self._thread only
+        self._waiting: list[_WaitingWrite] = []
+        self._waiting_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -542,8 +609,24 @@ class SqliteStore(Store):
         return await self._call(partial(_rows, sql, parameters))
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``work`` in one write transaction (see ``_transaction``), in one hop."""
-        return await self._call(partial(_transaction, work))
+        """``work`` in a write transaction, committed together with the writes that
+        wait beside it (see the module's "Group commit"), in one hop."""
+        thread, db = self._thread, self._db
+        if thread is None or db is None:
+            raise StoreUnavailableError("SQLite store is not open")
+        write = _WaitingWrite(work)
+        with self._waiting_lock:
+            self._waiting.append(write)
+        thread.submit(self._commit_waiting, db)
+        result: T = await asyncio.wrap_future(write.outcome)
+        return result
+
+    def _commit_waiting(self, db: sqlite3.Connection) -> None:
+        """On the store's thread: commit every write waiting now (none if an earlier
+        call took them)."""
+        with self._waiting_lock:
+            writes, self._waiting = self._waiting, []
+        _commit_together(db, writes)
 
     def _now(self) -> int:
         return _us(self._clock.now())

@@ -4,6 +4,7 @@ store's own thread per operation."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
 from datetime import timedelta
@@ -125,3 +126,53 @@ async def test_each_operation_is_one_job_on_the_stores_thread_whatever_it_runs(
     finally:
         await store.close()
     assert len(jobs) == 7  # six operations and the close
+
+
+async def test_writes_waiting_together_commit_together_and_one_failure_fails_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chatguard.db"
+    store = await open_store_at(path)
+    now = ManualClock().now()
+    later = now + timedelta(days=30)
+    commits_before = _commits(path)
+
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO events (session, seq) VALUES ('guest-a', 999)")
+        db.execute("INSERT INTO no_such_table VALUES (1)")  # fails after a first write
+
+    async def append(n: int) -> int:
+        event = TranscriptEvent("guest-a", now, Direction.INBOUND, Author.USER, f"m{n}", later)
+        return await store.append_event(event)
+
+    try:
+        *seqs, failed = await asyncio.gather(
+            *(append(n) for n in range(30)), store._write(broken), return_exceptions=True
+        )
+        assert sorted(seqs) == list(range(1, 31))  # type: ignore[type-var]
+        assert isinstance(failed, StoreError) and "no_such_table" not in str(failed)
+        assert _commits(path) - commits_before < 30  # fewer commits than writes
+    finally:
+        await store.close()
+    reopened = await open_store_at(path)
+    try:
+        events = await reopened.events("guest-a")
+        assert [e.seq for e in events] == list(range(1, 31))  # 999 was rolled back
+    finally:
+        await reopened.close()
+
+
+def _commits(path: Path) -> int:
+    """How many commits the WAL file holds (one commit frame each); read while the
+    store is open, before a checkpoint empties it."""
+    wal = path.with_name(path.name + "-wal")
+    if not wal.exists():
+        return 0
+    data = wal.read_bytes()
+    page_size = int.from_bytes(data[8:12], "big")
+    frames = (len(data) - 32) // (24 + page_size)
+    return sum(
+        1
+        for i in range(frames)
+        if int.from_bytes(data[32 + i * (24 + page_size) + 4 : 32 + i * (24 + page_size) + 8])
+    )

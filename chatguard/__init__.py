@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "VendorUnavailableError": "chatguard.errors",
     "VendorTimeoutError": "chatguard.errors",
     "VendorError": "chatguard.errors",
+    "VendorCircuitOpenError": "chatguard.errors",
     "InvalidRequestError": "chatguard.errors",
     # shared types
     "Entity": "chatguard.model",
@@ -124,6 +125,7 @@ __all__ = [
     "UnsupportedLanguageError",
     "UserPseudonyms",
     "VaultEntry",
+    "VendorCircuitOpenError",
     "VendorError",
     "VendorTimeoutError",
     "VendorUnavailableError",
@@ -168,6 +170,7 @@ if TYPE_CHECKING:
         SubjectNotFoundError,
         UnknownDestinationError,
         UnsupportedLanguageError,
+        VendorCircuitOpenError,
         VendorError,
         VendorTimeoutError,
         VendorUnavailableError,

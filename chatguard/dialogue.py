@@ -7,10 +7,12 @@ Promises:
   postbacks). The user's message is stored (redacted) before the vendor is called.
 * Every output the bot gives is stored redacted and shown to the user restored: its
   text and its quick replies.
-* When the vendor fails (unreachable, too slow, error status), nothing the user sent
-  is lost (it is already stored) and the user gets one short message in their
-  language saying so; the failure is counted in ``vendor_errors``. Redaction or store
-  failures are not caught: then nothing was forwarded and the caller reports them.
+* When the vendor fails (unreachable, too slow, error status, its circuit open),
+  nothing the user sent is lost (it is already stored) and the user gets one short
+  message in their language saying so; the vendor's client counts the failure in
+  ``vendor_errors``. While a vendor's circuit is open the message comes at once,
+  without waiting for a timeout. Redaction or store failures are not caught: then
+  nothing was forwarded and the caller reports them.
 * Live agents (``agents``, Genesys): when an output asks for a human, the
   conversation is handed over once (the agents get the conversation so far, see
   :mod:`chatguard.vendors.genesys`) and marked by a ``system`` transcript event
@@ -29,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
+from chatguard.errors import VendorError
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
 from chatguard.server.metrics import ServiceMetrics
@@ -149,9 +151,7 @@ class Dialogue:
         )
         try:
             outputs = await self._converse(turn)
-        except VendorError as error:
-            if self.metrics is not None:
-                self.metrics.vendor_errors.labels(vendor=self.bot.name, kind=_kind(error)).inc()
+        except VendorError:  # counted by the vendor's client; the message is stored
             return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
 
         shown = []
@@ -219,14 +219,6 @@ class Dialogue:
         if self.metrics is not None:
             for entity_type in types:
                 self.metrics.entities_redacted.labels(entity_type=entity_type).inc()
-
-
-def _kind(error: VendorError) -> str:
-    if isinstance(error, VendorTimeoutError):
-        return "timeout"
-    if isinstance(error, VendorUnavailableError):
-        return "unreachable"
-    return "error"
 
 
 async def map_strings(value: Any, change: Callable[[str], Awaitable[str]]) -> Any:

@@ -264,10 +264,35 @@ class ServerSettings(BaseModel):
     )
 
 
-class OpenAISettings(BaseModel):
-    """An OpenAI-compatible chat completions API that the ``openai`` channel forwards to."""
+class VendorCallSettings(BaseModel):
+    """How calls to one vendor are limited: a time limit per call, retries where a
+    repeat is safe, and the vendor's circuit breaker (see ``docs/vendors.md``)."""
 
     model_config = {"extra": "forbid"}
+
+    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
+    retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Further tries of a call that failed where repeating it is safe.",
+    )
+    retry_backoff: float = Field(
+        default=0.2,
+        gt=0,
+        description="Seconds before the first retry (jittered, doubling for each next one).",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open the vendor's circuit."
+    )
+    breaker_reset: Duration = Field(
+        default=timedelta(seconds=30),
+        description="How long an open circuit refuses calls before one probe is let through.",
+    )
+
+
+class OpenAISettings(VendorCallSettings):
+    """An OpenAI-compatible chat completions API that the ``openai`` channel forwards to."""
 
     base_url: str | None = Field(
         default=None, description="Up to and including the version, e.g. https://api.openai.com/v1."
@@ -278,22 +303,17 @@ class OpenAISettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0, description="Seconds a vendor call may take.")
 
 
-class CognigySettings(BaseModel):
+class CognigySettings(VendorCallSettings):
     """A Cognigy.AI REST endpoint that web chat turns are forwarded to (``bot = "cognigy"``)."""
-
-    model_config = {"extra": "forbid"}
 
     endpoint_url: str | None = Field(
         default=None,
         description="The REST endpoint's full URL, e.g. https://endpoint-trial.cognigy.ai/<token>.",
     )
-    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
 
 
-class GenesysSettings(BaseModel):
+class GenesysSettings(VendorCallSettings):
     """Genesys Cloud Open Messaging: the live agents a conversation is handed over to."""
-
-    model_config = {"extra": "forbid"}
 
     api_base_url: str | None = Field(
         default=None, description="The region's API, e.g. https://api.mypurecloud.de."
@@ -312,7 +332,6 @@ class GenesysSettings(BaseModel):
         default=None,
         description="The integration's outbound webhook secret; from the environment.",
     )
-    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
 
 
 class VendorsSettings(BaseModel):
@@ -335,11 +354,10 @@ class WebChannelSettings(BaseModel):
     )
 
 
-class MessengerSettings(BaseModel):
+class MessengerSettings(VendorCallSettings):
     """The Facebook Messenger channel (``/webhooks/messenger``): unusable (403) until
-    the app secret and verify token are set."""
-
-    model_config = {"extra": "forbid"}
+    the app secret and verify token are set. ``timeout``, ``retries`` and the breaker
+    keys are those of its Send API calls."""
 
     app_secret: SecretStr | None = Field(
         default=None, description="Signs webhook bodies (X-Hub-Signature-256); environment only."

@@ -39,7 +39,7 @@ from aiohttp import web
 
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import parse_json_object
 from chatguard.store.records import Author, Conversation
 from chatguard.vendors.genesys import VENDOR, GenesysOpenMessaging, is_configured
@@ -115,7 +115,7 @@ async def _client(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     async with aiohttp.ClientSession() as http:
-        agents = GenesysOpenMessaging(settings, http, app[GUARD], app[METRICS])
+        agents = GenesysOpenMessaging(settings, http, app[GUARD], app[VENDOR_CALLS])
         app[GENESYS] = agents
         try:
             yield

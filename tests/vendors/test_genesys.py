@@ -18,6 +18,7 @@ from chatguard.model import RedactedText
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import GenesysSettings
 from chatguard.vendors.genesys import GenesysOpenMessaging, agent_context, for_agents
+from chatguard.vendors.resilience import VendorCalls
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
 NAME = "Anna Keller"
@@ -124,11 +125,13 @@ async def test_a_second_401_is_an_error_and_is_not_retried_again(
     fake, url = cloud
     fake.revoked.update({"token-1", "token-2", "token-3"})
     metrics = ServiceMetrics()
-    agents = GenesysOpenMessaging(genesys_settings(url), http, guard, metrics)
-    with pytest.raises(VendorError, match="genesys answered 401"):
+    agents = GenesysOpenMessaging(genesys_settings(url), http, guard, VendorCalls(metrics))
+    with pytest.raises(VendorError, match="genesys answered status 401"):
         await agents.send_inbound("guest-1", None, RedactedText("one"))
     assert len(fake.inbound) == 2 and len(fake.tokens) == 2
-    assert b'vendor_errors_total{kind="error",vendor="genesys"} 1.0' in metrics.exposition()
+    exposition = metrics.exposition()
+    assert b'vendor_errors_total{kind="status_4xx",vendor="genesys"} 1.0' in exposition
+    assert b'chatguard_vendor_circuit_state{vendor="genesys"} 0.0' in exposition
 
 
 async def test_a_server_error_is_not_retried(

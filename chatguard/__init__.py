@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "VendorTimeoutError": "chatguard.errors",
     "VendorError": "chatguard.errors",
     "VendorCircuitOpenError": "chatguard.errors",
+    "TranslationError": "chatguard.errors",
     "InvalidRequestError": "chatguard.errors",
     # shared types
     "Entity": "chatguard.model",
@@ -121,6 +122,7 @@ __all__ = [
     "SubjectNotFoundError",
     "SubjectRights",
     "SystemClock",
+    "TranslationError",
     "UnknownDestinationError",
     "UnsupportedLanguageError",
     "UserPseudonyms",
@@ -168,6 +170,7 @@ if TYPE_CHECKING:
         StoreError,
         StoreUnavailableError,
         SubjectNotFoundError,
+        TranslationError,
         UnknownDestinationError,
         UnsupportedLanguageError,
         VendorCircuitOpenError,

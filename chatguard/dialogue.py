@@ -19,8 +19,9 @@ Promises:
   ``HANDED_OVER``, so the mark survives restarts and the user sees it in the
   transcript. From then on each user turn goes to the agents instead of the bot
   (the ``nlp`` text with the placeholders of the types the ``agent`` policy keeps
-  restored) and returns no outputs: the agents' replies arrive through the Genesys
-  webhook. Structured ``data`` is not sent to agents. If
+  restored, translated into the agents' language when translation is on, see
+  :meth:`GenesysOpenMessaging.send_turn`) and returns no outputs: the agents' replies
+  arrive through the Genesys webhook. Structured ``data`` is not sent to agents. If
   the hand-over fails, the user gets the vendor-down message and the conversation
   stays with the bot (asking again retries).
 """
@@ -43,7 +44,7 @@ from chatguard.store.records import (
     TranscriptEvent,
 )
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
-from chatguard.vendors.genesys import GenesysOpenMessaging, for_agents
+from chatguard.vendors.genesys import GenesysOpenMessaging
 
 #: What the bot vendor's destination policy is called.
 DESTINATION: Final = "nlp"
@@ -183,9 +184,8 @@ class Dialogue:
         redacted: RedactedText | str,
         language: str,
     ) -> list[ShownOutput]:
-        text = await for_agents(self.guard, conversation.session, redacted)
         try:
-            await agents.send_inbound(conversation.session, conversation.user, text)
+            await agents.send_turn(conversation, redacted, language)
         except VendorError:  # counted by the client; the message is stored
             return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
         return []

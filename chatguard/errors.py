@@ -124,3 +124,7 @@ class VendorTimeoutError(VendorError):
     """A vendor did not answer within its time limit."""
 
     http_status = 504
+
+
+class TranslationError(VendorError):
+    """A translation lost, repeated or invented a placeholder: it is not used."""

@@ -215,6 +215,7 @@ _SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("vendors", "openai", "api_key"),
     ("vendors", "genesys", "client_secret"),
     ("vendors", "genesys", "webhook_secret"),
+    ("vendors", "translator", "key"),
     ("channels", "messenger", "app_secret"),
     ("channels", "messenger", "verify_token"),
     ("channels", "messenger", "page_token"),
@@ -236,7 +237,7 @@ class _TomlWithoutSecrets(TomlConfigSettingsSource):
             if isinstance(table, dict) and key in table:
                 dotted = ".".join(path)
                 instead = f"CHATGUARD_{'__'.join(path).upper()} in the environment"
-                if key in ("encryption_key", "key"):
+                if path in (("store", "encryption_key"), ("pseudonym", "key")):
                     instead += f" or {dotted}_file"
                 raise ConfigurationError(
                     f"{dotted}: a key never goes in the configuration file {toml_file}; "
@@ -334,6 +335,33 @@ class GenesysSettings(VendorCallSettings):
     )
 
 
+#: A language as the translator names it: ``en``, ``de``, ``pt-pt``, ``zh-Hans``.
+_LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+
+
+class TranslatorSettings(VendorCallSettings):
+    """Microsoft Translator v3 on the live-chat path: what the user writes is translated
+    into the agents' language and the agents' replies back; off until ``key`` and
+    ``agent_language`` are set (and live agents are configured)."""
+
+    endpoint: str = Field(
+        default="https://api.cognitive.microsofttranslator.com",
+        description="The Translator endpoint (global, a geography, or a custom domain).",
+    )
+    key: SecretStr | None = Field(
+        default=None, description="Ocp-Apim-Subscription-Key; from the environment, never the file."
+    )
+    region: str | None = Field(
+        default=None, description="Ocp-Apim-Subscription-Region of a regional resource."
+    )
+    agent_language: str | None = Field(
+        default=None,
+        pattern=_LANGUAGE_CODE,
+        description="The language the live agents read, e.g. en; unset: no translation.",
+    )
+    timeout: float = Field(default=5.0, gt=0, description="Seconds one call may take.")
+
+
 class VendorsSettings(BaseModel):
     """The vendors chatguard forwards redacted messages to."""
 
@@ -342,6 +370,7 @@ class VendorsSettings(BaseModel):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     cognigy: CognigySettings = Field(default_factory=CognigySettings)
     genesys: GenesysSettings = Field(default_factory=GenesysSettings)
+    translator: TranslatorSettings = Field(default_factory=TranslatorSettings)
 
 
 class WebChannelSettings(BaseModel):

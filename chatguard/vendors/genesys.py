@@ -20,6 +20,10 @@ Promises:
   breaker; failures raise :class:`~chatguard.errors.VendorError` subclasses whose
   messages name the vendor and the HTTP status only, and are counted in
   ``vendor_errors{vendor="genesys"}``.
+* With live-chat translation (``vendors.translator``), the agents read the user's
+  turns and the hand-over context in ``agent_language`` and the user reads the
+  agents' replies in their own language (:mod:`chatguard.vendors.translator`); the
+  translator only sees text redacted by the ``translation`` policy.
 """
 
 from __future__ import annotations
@@ -34,12 +38,13 @@ from typing import Any, Final
 import aiohttp
 
 from chatguard.errors import VendorError, VendorUnavailableError
-from chatguard.guard import ChatGuard
+from chatguard.guard import TRANSCRIPT, ChatGuard
 from chatguard.model import RedactedText
 from chatguard.redact.restore import PLACEHOLDER, substitute
 from chatguard.settings import Action, GenesysSettings
-from chatguard.store.records import Author, EventKind
+from chatguard.store.records import Author, Conversation, EventKind
 from chatguard.vendors.resilience import VendorCalls
+from chatguard.vendors.translator import LiveChatTranslation
 
 VENDOR: Final = "genesys"
 
@@ -93,20 +98,32 @@ async def for_agents(guard: ChatGuard, session: str, text: str) -> RedactedText:
     return RedactedText(substitute(text, await guard.vault.lookup(session, kept)))
 
 
-async def agent_context(guard: ChatGuard, session: str) -> RedactedText:
+async def agent_context(
+    guard: ChatGuard, session: str, translation: LiveChatTranslation | None = None
+) -> RedactedText:
     """The conversation so far as the ``agent`` policy lets agents see it.
 
     Built from the stored transcript (placeholders only) through :func:`for_agents`.
     One line per message (``Customer: ...``, ``Assistant: ...``, ``Agent: ...``);
     feedback and system events are left out; when longer than ``MAX_CONTEXT_CHARS``,
-    the oldest lines are left out.
+    the oldest lines are left out. With ``translation``, each message is in the
+    agents' language (untranslated when the translator fails).
     """
-    lines: list[str] = []
-    for event in await guard.store.events(session):
+    messages: list[tuple[str, str]] = []
+    size = 0
+    for event in reversed(await guard.store.events(session)):
         speaker = _SPEAKERS.get(event.author)
         if event.kind is not EventKind.MESSAGE or speaker is None or not event.text:
             continue
-        lines.append(f"{speaker}: {event.text}")
+        if size > MAX_CONTEXT_CHARS and messages:
+            break  # older lines would be left out below anyway: not sent for translation
+        messages.append((speaker, event.text))
+        size += len(speaker) + len(event.text) + 3
+    messages.reverse()
+    texts: list[str] = [text for _, text in messages]
+    if translation is not None:
+        texts = list(await translation.to_agents(session, texts, redacted_for=TRANSCRIPT))
+    lines = [f"{speaker}: {text}" for (speaker, _), text in zip(messages, texts, strict=True)]
     rendered = await for_agents(guard, session, "\n".join(lines))
     if len(rendered) <= MAX_CONTEXT_CHARS:
         return rendered
@@ -124,7 +141,7 @@ class GenesysOpenMessaging:
     """An Open Messaging integration of Genesys Cloud (see the module's promises).
 
     ``calls`` holds the service's circuit breakers and metrics (its own when not
-    given).
+    given); ``translation`` is the live chat's translation, when it is on.
 
     Example::
 
@@ -142,12 +159,14 @@ class GenesysOpenMessaging:
         guard: ChatGuard,
         calls: VendorCalls | None = None,
         *,
+        translation: LiveChatTranslation | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not is_configured(settings):
             raise VendorUnavailableError("genesys is not configured")
         self.settings = settings
         self.guard = guard
+        self.translation = translation
         self._vendor = (calls or VendorCalls()).client(VENDOR, http, settings)
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -157,8 +176,29 @@ class GenesysOpenMessaging:
     async def hand_over(self, session: str) -> None:
         """Open the live-agent conversation: send the conversation so far as context."""
         conversation = await self.guard.conversation(session)
-        context = await agent_context(self.guard, session)
+        context = await agent_context(self.guard, session, self.translation)
         await self.send_inbound(session, conversation.user, context)
+
+    async def send_turn(self, conversation: Conversation, redacted: str, language: str) -> None:
+        """Send one user turn, given as the ``nlp`` policy redacted it (in ``language``),
+        as the agents may read it: translated into their language when translation is
+        on, with the placeholders of the types the ``agent`` policy keeps restored."""
+        session = conversation.session
+        text = redacted
+        if self.translation is not None:
+            [text] = await self.translation.to_agents(
+                session, [redacted], redacted_for="nlp", language=language
+            )
+        await self.send_inbound(
+            session, conversation.user, await for_agents(self.guard, session, text)
+        )
+
+    async def reply_for_user(self, session: str, text: str) -> str:
+        """An agent's message as the user should read it: in the user's language when
+        translation is on (with placeholders for the values it replaced), else as typed."""
+        if self.translation is None:
+            return text
+        return await self.translation.for_user(session, text)
 
     async def send_inbound(self, session: str, user: str | None, text: RedactedText) -> None:
         """Send one customer message (redacted for ``agent``) from the user's pseudonym

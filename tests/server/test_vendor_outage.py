@@ -214,12 +214,13 @@ async def test_every_vendor_has_its_circuit_breaker_in_the_metrics(
                 "client_secret": CLIENT_SECRET,
                 "integration_id": INTEGRATION,
             },
+            "translator": {"key": "translator-key", "agent_language": "en"},
         },
     )
     client = await started(guard, settings)
     try:
         metrics = await _metrics(client)
-        for vendor in ("cognigy", "genesys", "messenger", "openai"):
+        for vendor in ("cognigy", "genesys", "messenger", "openai", "translator"):
             assert f'chatguard_vendor_circuit_state{{vendor="{vendor}"}} 0.0' in metrics
     finally:
         await client.close()

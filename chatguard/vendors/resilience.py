@@ -347,17 +347,8 @@ class VendorHttp:
                 opened.release()
             return VendorAnswer(opened.status, opened.headers, body, self.vendor)
 
-        admission = self._admit()
-        try:
-            result = await self._tries(attempt, safe)
-        except BaseException:
-            self.breaker.released(admission)
-            raise
-        if isinstance(result, CallFailure):
-            self._failed(admission, result)
-            raise result.error from None
-        self.breaker.succeeded(admission)
-        return result
+        _, answer = await self._call(attempt, safe)
+        return answer
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -379,16 +370,7 @@ class VendorHttp:
             )
             return await self._open(method, url, timeout, (), options)
 
-        admission = self._admit()
-        try:
-            result = await self._tries(attempt, safe)
-        except BaseException:
-            self.breaker.released(admission)
-            raise
-        if isinstance(result, CallFailure):
-            self._failed(admission, result)
-            raise result.error from None
-        self.breaker.succeeded(admission)
+        admission, result = await self._call(attempt, safe)
         try:
             yield result
         except (TimeoutError, aiohttp.ClientError) as error:
@@ -403,6 +385,23 @@ class VendorHttp:
         """Count one failed call of this vendor (``kind`` from a fixed set, never data)."""
         if self.metrics is not None:
             self.metrics.vendor_errors.labels(vendor=self.vendor, kind=kind).inc()
+
+    async def _call(
+        self, attempt: Callable[[float], Awaitable[T | CallFailure]], safe_to_repeat: bool
+    ) -> tuple[Admission, T]:
+        """Through the breaker, ``attempt`` tried as the policy allows; the breaker told
+        the outcome; the last failure raised."""
+        admission = self._admit()
+        try:
+            result = await self._tries(attempt, safe_to_repeat)
+        except BaseException:
+            self.breaker.released(admission)
+            raise
+        if isinstance(result, CallFailure):
+            self._failed(admission, result)
+            raise result.error from None
+        self.breaker.succeeded(admission)
+        return admission, result
 
     def _admit(self) -> Admission:
         try:

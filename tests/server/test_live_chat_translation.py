@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestServer
 from chatguard.guard import ChatGuard
 from chatguard.settings import Settings
 from tests.server.serving import Client, started
-from tests.server.test_genesys_webhook import SECRET, agent_message, signed
-from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
+from tests.server.test_genesys_webhook import agent_message, signed
+from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
 from tests.vendors.translator_fake import KEY, TranslatorApi
 
 NAME = "Anna Keller"
@@ -31,17 +31,9 @@ async def served(guard: ChatGuard) -> AsyncIterator[Served]:
         TestServer(cloud.app(), host="127.0.0.1") as genesys,
         TestServer(translator.app(), host="127.0.0.1") as microsoft,
     ):
-        url = str(genesys.make_url("/"))
         settings = Settings(
             vendors={
-                "genesys": {
-                    "api_base_url": url,
-                    "login_base_url": url,
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "integration_id": INTEGRATION,
-                    "webhook_secret": SECRET,
-                },
+                "genesys": genesys_settings(str(genesys.make_url("/")), timeout=10),
                 "translator": {
                     "endpoint": str(microsoft.make_url("/")),
                     "key": KEY,

@@ -18,7 +18,7 @@ from chatguard.settings import Settings
 from chatguard.store.records import Author
 from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
-from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
+from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
 from tests.vendors.openai_fake import Upstream
 
 NAME = "Anna Keller"
@@ -164,20 +164,13 @@ async def test_the_agents_token_is_fetched_after_one_refused_connection(guard: C
     cloud = GenesysCloud()
     refusing, login_port = _refusing_socket()
     async with TestServer(cloud.app(), host="127.0.0.1") as api:
-        settings = Settings(
-            vendors={
-                "genesys": {
-                    "api_base_url": str(api.make_url("/")),
-                    "login_base_url": f"http://127.0.0.1:{login_port}",
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "integration_id": INTEGRATION,
-                    "webhook_secret": "hook-secret",
-                    "timeout": TIMEOUT,
-                    "retry_backoff": 1.0,
-                }
-            }
+        genesys = genesys_settings(
+            str(api.make_url("/")),
+            login_base_url=f"http://127.0.0.1:{login_port}",
+            timeout=TIMEOUT,
+            retry_backoff=1.0,  # the first wait is 0.5 to 1 s: time to start serving
         )
+        settings = Settings(vendors={"genesys": genesys})
         client = await started(guard, settings)
         try:
             session = (await (await client.post("/chat/sessions", json={})).json())["session"]
@@ -207,13 +200,7 @@ async def test_every_vendor_has_its_circuit_breaker_in_the_metrics(
         vendors={
             "cognigy": {"endpoint_url": cognigy[1]},
             "openai": {"base_url": "http://127.0.0.1:9/v1"},
-            "genesys": {
-                "api_base_url": "http://127.0.0.1:9",
-                "login_base_url": "http://127.0.0.1:9",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "integration_id": INTEGRATION,
-            },
+            "genesys": genesys_settings("http://127.0.0.1:9"),
             "translator": {"key": "translator-key", "agent_language": "en"},
         },
     )

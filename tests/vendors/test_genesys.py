@@ -19,7 +19,13 @@ from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import GenesysSettings
 from chatguard.vendors.genesys import GenesysOpenMessaging, agent_context, for_agents
 from chatguard.vendors.resilience import VendorCalls
-from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
+from tests.vendors.genesys_fake import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    INTEGRATION,
+    GenesysCloud,
+    genesys_settings,
+)
 
 NAME = "Anna Keller"
 CARD = "4111 1111 1111 1111"
@@ -41,20 +47,6 @@ async def cloud() -> AsyncIterator[tuple[GenesysCloud, str]]:
     fake = GenesysCloud()
     async with TestServer(fake.app(), host="127.0.0.1") as server:
         yield fake, str(server.make_url("/"))
-
-
-def genesys_settings(base_url: str, **overrides: object) -> GenesysSettings:
-    values: dict[str, object] = {
-        "api_base_url": base_url,
-        "login_base_url": base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "integration_id": INTEGRATION,
-        "webhook_secret": "hook-secret",
-        "timeout": 2,
-        **overrides,
-    }
-    return GenesysSettings.model_validate(values)
 
 
 @pytest_asyncio.fixture(loop_scope="function")

@@ -49,12 +49,6 @@ async def cloud() -> AsyncIterator[tuple[GenesysCloud, str]]:
         yield fake, str(server.make_url("/"))
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def test_token_is_requested_once_with_client_credentials_and_reused(
     guard: ChatGuard, cloud: tuple[GenesysCloud, str], http: aiohttp.ClientSession
 ) -> None:

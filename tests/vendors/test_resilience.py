@@ -248,12 +248,6 @@ async def vendor() -> AsyncIterator[tuple[Vendor, str]]:
         yield fake, str(server.make_url("/api"))
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def _calls(
     http: aiohttp.ClientSession,
     clock: FakeClock,

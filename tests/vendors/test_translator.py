@@ -42,12 +42,6 @@ async def api() -> AsyncIterator[tuple[TranslatorApi, str]]:
         yield fake, str(server.make_url("/")).rstrip("/")
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def _settings(endpoint: str, **overrides: object) -> TranslatorSettings:
     values: dict[str, object] = {
         "endpoint": endpoint,

@@ -7,18 +7,21 @@ Promises:
   postbacks). The user's message is stored (redacted) before the vendor is called.
 * Every output the bot gives is stored redacted and shown to the user restored: its
   text and its quick replies.
-* When the vendor fails (unreachable, too slow, error status), nothing the user sent
-  is lost (it is already stored) and the user gets one short message in their
-  language saying so; the failure is counted in ``vendor_errors``. Redaction or store
-  failures are not caught: then nothing was forwarded and the caller reports them.
+* When the vendor fails (unreachable, too slow, error status, its circuit open),
+  nothing the user sent is lost (it is already stored) and the user gets one short
+  message in their language saying so; the vendor's client counts the failure in
+  ``vendor_errors``. While a vendor's circuit is open the message comes at once,
+  without waiting for a timeout. Redaction or store failures are not caught: then
+  nothing was forwarded and the caller reports them.
 * Live agents (``agents``, Genesys): when an output asks for a human, the
   conversation is handed over once (the agents get the conversation so far, see
   :mod:`chatguard.vendors.genesys`) and marked by a ``system`` transcript event
   ``HANDED_OVER``, so the mark survives restarts and the user sees it in the
   transcript. From then on each user turn goes to the agents instead of the bot
   (the ``nlp`` text with the placeholders of the types the ``agent`` policy keeps
-  restored) and returns no outputs: the agents' replies arrive through the Genesys
-  webhook. Structured ``data`` is not sent to agents. If
+  restored, translated into the agents' language when translation is on, see
+  :meth:`GenesysOpenMessaging.send_turn`) and returns no outputs: the agents' replies
+  arrive through the Genesys webhook. Structured ``data`` is not sent to agents. If
   the hand-over fails, the user gets the vendor-down message and the conversation
   stays with the bot (asking again retries).
 """
@@ -29,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
+from chatguard.errors import VendorError
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
 from chatguard.server.metrics import ServiceMetrics
@@ -41,7 +44,7 @@ from chatguard.store.records import (
     TranscriptEvent,
 )
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
-from chatguard.vendors.genesys import GenesysOpenMessaging, for_agents
+from chatguard.vendors.genesys import GenesysOpenMessaging
 
 #: What the bot vendor's destination policy is called.
 DESTINATION: Final = "nlp"
@@ -149,9 +152,7 @@ class Dialogue:
         )
         try:
             outputs = await self._converse(turn)
-        except VendorError as error:
-            if self.metrics is not None:
-                self.metrics.vendor_errors.labels(vendor=self.bot.name, kind=_kind(error)).inc()
+        except VendorError:  # counted by the vendor's client; the message is stored
             return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
 
         shown = []
@@ -183,9 +184,8 @@ class Dialogue:
         redacted: RedactedText | str,
         language: str,
     ) -> list[ShownOutput]:
-        text = await for_agents(self.guard, conversation.session, redacted)
         try:
-            await agents.send_inbound(conversation.session, conversation.user, text)
+            await agents.send_turn(conversation, redacted, language)
         except VendorError:  # counted by the client; the message is stored
             return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
         return []
@@ -219,14 +219,6 @@ class Dialogue:
         if self.metrics is not None:
             for entity_type in types:
                 self.metrics.entities_redacted.labels(entity_type=entity_type).inc()
-
-
-def _kind(error: VendorError) -> str:
-    if isinstance(error, VendorTimeoutError):
-        return "timeout"
-    if isinstance(error, VendorUnavailableError):
-        return "unreachable"
-    return "error"
 
 
 async def map_strings(value: Any, change: Callable[[str], Awaitable[str]]) -> Any:

@@ -97,16 +97,34 @@ class InvalidRequestError(ChatguardError):
 
 
 class VendorError(ChatguardError):
-    """A vendor answered with an error; the message names the vendor and its status only."""
+    """A vendor answered with an error; the message names the vendor and its status only.
+
+    ``status`` is the HTTP status the vendor answered, when it answered one.
+    """
 
     http_status = 502
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class VendorUnavailableError(VendorError):
     """A vendor could not be reached, or is not configured."""
 
 
+class VendorCircuitOpenError(VendorUnavailableError):
+    """A vendor failed repeatedly, so its circuit breaker is open: the call was refused
+    at once, without reaching the vendor. The message names the vendor only."""
+
+    http_status = 503
+
+
 class VendorTimeoutError(VendorError):
     """A vendor did not answer within its time limit."""
 
     http_status = 504
+
+
+class TranslationError(VendorError):
+    """A translation lost, repeated or invented a placeholder: it is not used."""

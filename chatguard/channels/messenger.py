@@ -49,10 +49,10 @@ from aiohttp import web
 
 from chatguard.channels.genesys import GENESYS, AgentDelivery, agent_relay
 from chatguard.dialogue import DESTINATION, Dialogue, ShownOutput
-from chatguard.errors import SubjectNotFoundError, VendorError, VendorTimeoutError
+from chatguard.errors import SubjectNotFoundError, VendorError
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import parse_json_object
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import MessengerSettings
@@ -64,6 +64,7 @@ from chatguard.store.records import (
     TranscriptEvent,
 )
 from chatguard.vendors.bots import bot_vendor
+from chatguard.vendors.resilience import VendorCalls
 
 logger = logging.getLogger(__name__)
 
@@ -281,12 +282,15 @@ class MessengerChannel:
         dialogue: Dialogue,
         http: aiohttp.ClientSession,
         metrics: ServiceMetrics,
+        calls: VendorCalls | None = None,
     ) -> None:
         self.settings = settings
         self.guard = guard
         self.dialogue = dialogue
         self.http = http
         self.metrics = metrics
+        #: The Send API, behind its circuit breaker (``calls``: the service's breakers).
+        self.send_api = (calls or VendorCalls(metrics)).client(VENDOR, http, settings)
         self.started_at = guard.clock.now()
         self._tasks: set[asyncio.Task[None]] = set()
         self._users = _KeyedLocks()
@@ -396,39 +400,26 @@ class MessengerChannel:
 
     async def send(self, psid: str, message: dict[str, Any], kind: dict[str, str]) -> None:
         """``POST`` one message to ``psid`` through the Send API; ``VendorError`` (counted
-        in ``vendor_errors{vendor="messenger"}``) when it is not accepted. Not retried:
-        a repeated request could show the message twice."""
+        in ``vendor_errors{vendor="messenger"}``) when it is not accepted. Retried only
+        when the connection could not be made: a repeated request could show the
+        message twice. Behind the Send API's circuit breaker."""
         token = self.settings.page_token
         if token is None:
-            self._error("unconfigured")
+            self.send_api.count("unconfigured")
             raise VendorError("channels.messenger.page_token is not set")
         url = (
             f"{self.settings.graph_base_url.rstrip('/')}/{self.settings.graph_version}/me/messages"
         )
         body = {"recipient": {"id": psid}, **kind, "message": message}
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
         try:
             with self.metrics.latency.labels(stage="vendor").time():
-                async with self.http.post(
-                    url,
-                    params={"access_token": token.get_secret_value()},
-                    json=body,
-                    timeout=timeout,
-                ) as response:
-                    if response.status >= 400:
-                        self._error("status")
-                        logger.warning("the Send API answered %d", response.status)
-                        raise VendorError(f"the Send API answered {response.status}")
-                    await response.read()
-        except TimeoutError:
-            self._error("timeout")
-            raise VendorTimeoutError("the Send API did not answer in time") from None
-        except aiohttp.ClientError as error:
-            self._error("unreachable")
-            raise VendorError(f"the Send API failed: {type(error).__name__}") from None
-
-    def _error(self, kind: str) -> None:
-        self.metrics.vendor_errors.labels(vendor=VENDOR, kind=kind).inc()
+                await self.send_api.request(
+                    "POST", url, params={"access_token": token.get_secret_value()}, json=body
+                )
+        except VendorError as error:
+            if error.status is not None:
+                logger.warning("the Send API answered %d", error.status)
+            raise
 
     async def close(self, grace: float) -> None:
         """Wait up to ``grace`` seconds for the running turns, then cancel the rest."""
@@ -447,7 +438,10 @@ MESSENGER = web.AppKey("messenger", MessengerChannel)
 async def _channel_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with aiohttp.ClientSession() as http:
-        bot = bot_vendor(settings.channels.messenger.bot, settings.vendors.cognigy, http)
+        calls = app[VENDOR_CALLS]
+        bot = bot_vendor(
+            settings.channels.messenger.bot, settings.vendors.cognigy, http, calls=calls
+        )
         metrics = app[METRICS]
         channel = MessengerChannel(
             settings.channels.messenger,
@@ -455,6 +449,7 @@ async def _channel_context(app: web.Application) -> AsyncIterator[None]:
             Dialogue(app[GUARD], bot, metrics, app.get(GENESYS)),
             http,
             metrics,
+            calls,
         )
         app[MESSENGER] = channel
         channel.spawn(_resume(channel))

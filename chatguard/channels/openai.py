@@ -17,6 +17,10 @@ Promises:
   the transcript) right after it was sent to the client, so that storing adds
   nothing to what the client waits for; if that fails, the client has the answer,
   the failure is logged by type and counted in ``transcript_failures``.
+* Vendor calls go through :mod:`chatguard.vendors.resilience`: ``GET /v1/models`` is
+  retried when it fails, a chat completion only when the connection could not be made
+  (never once it may have been received); while the vendor's circuit is open, both
+  are refused at once (503, ``VendorCircuitOpenError``).
 * Conversation identity: the ``X-Chatguard-Conversation`` header, else the
   ``user`` field. A value that is the session pseudonym of an ``openai``
   conversation continues it; any other value is a client's id for its user, whose
@@ -41,17 +45,17 @@ from chatguard.errors import (
     ChatguardError,
     InvalidRequestError,
     VendorError,
-    VendorTimeoutError,
     VendorUnavailableError,
 )
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactionResult
 from chatguard.redact.restore import StreamRestorer
-from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import json_object
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import OpenAISettings
 from chatguard.store.records import Conversation
+from chatguard.vendors.resilience import VendorHttp
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +64,9 @@ VENDOR: Final = "openai"
 DESTINATION: Final = "nlp"
 CONVERSATION_HEADER: Final = "X-Chatguard-Conversation"
 
-#: The one HTTP client the channel uses, opened and closed with the application.
-OPENAI_HTTP = web.AppKey("openai_http", aiohttp.ClientSession)
+#: The channel's calls to the vendor (timeout, retries, circuit breaker), opened and
+#: closed with the application.
+OPENAI_VENDOR = web.AppKey("openai_vendor", VendorHttp)
 
 # Fields that identify the end user to the vendor: replaced by the user pseudonym.
 _USER_FIELDS: Final = ("user", "safety_identifier")
@@ -78,25 +83,20 @@ def setup_openai(app: web.Application) -> None:
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(read_bufsize=2**20) as session:
-        app[OPENAI_HTTP] = session
+        settings = app[SETTINGS].vendors.openai
+        app[OPENAI_VENDOR] = app[VENDOR_CALLS].client(VENDOR, session, settings)
         yield
 
 
 async def models(request: web.Request) -> web.Response:
-    """The vendor's model list, as it answered (it holds no personal data)."""
+    """The vendor's model list, as it answered (it holds no personal data); a GET, so
+    retried when it fails."""
     vendor = _vendor(request)
-    metrics = request.app[METRICS]
-    timeout = aiohttp.ClientTimeout(total=vendor.timeout)
-    with metrics.latency.labels(stage="vendor").time():
-        async with (
-            _VendorCall(metrics),
-            request.app[OPENAI_HTTP].get(
-                _url(vendor, "/models"), headers=_headers(vendor), timeout=timeout
-            ) as response,
-        ):
-            _raise_for_status(response, metrics)
-            body = await response.read()
-    return web.Response(body=body, content_type="application/json")
+    with request.app[METRICS].latency.labels(stage="vendor").time():
+        answer = await request.app[OPENAI_VENDOR].request(
+            "GET", _url(vendor, "/models"), headers=_headers(vendor)
+        )
+    return web.Response(body=answer.body, content_type="application/json")
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -126,23 +126,16 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if body.get("stream") is True:
         return await _stream(request, vendor, body, session)
 
-    timeout = aiohttp.ClientTimeout(total=vendor.timeout)
+    calls = request.app[OPENAI_VENDOR]
     with metrics.latency.labels(stage="vendor").time():
-        async with (
-            _VendorCall(metrics),
-            request.app[OPENAI_HTTP].post(
-                _url(vendor, "/chat/completions"),
-                json=body,
-                headers=_headers(vendor),
-                timeout=timeout,
-            ) as response,
-        ):
-            _raise_for_status(response, metrics)
-            try:
-                answer = await response.json(content_type=None)
-            except ValueError:
-                metrics.vendor_errors.labels(vendor=VENDOR, kind="malformed").inc()
-                raise VendorError("the OpenAI-compatible vendor answered no JSON") from None
+        completion = await calls.request(
+            "POST", _url(vendor, "/chat/completions"), json=body, headers=_headers(vendor)
+        )
+    try:
+        answer = completion.json()
+    except VendorError:
+        calls.count("malformed")
+        raise
     with metrics.latency.labels(stage="restore").time():
         written = await _restore_completion(guard, session, answer)
     metrics.messages.labels(channel=CHANNEL, vendor=VENDOR, direction="outbound").inc()
@@ -271,34 +264,6 @@ def _headers(vendor: OpenAISettings) -> dict[str, str]:
     if vendor.api_key is not None:
         headers["Authorization"] = f"Bearer {vendor.api_key.get_secret_value()}"
     return headers
-
-
-class _VendorCall:
-    """Turns transport failures of a vendor call into chatguard's vendor errors, counted."""
-
-    def __init__(self, metrics: ServiceMetrics) -> None:
-        self._metrics = metrics
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: object, _: object) -> None:
-        if kind is None:
-            return
-        if issubclass(kind, TimeoutError):
-            self._metrics.vendor_errors.labels(vendor=VENDOR, kind="timeout").inc()
-            raise VendorTimeoutError("the OpenAI-compatible vendor did not answer in time")
-        if issubclass(kind, aiohttp.ClientError):
-            self._metrics.vendor_errors.labels(vendor=VENDOR, kind="unreachable").inc()
-            raise VendorUnavailableError("the OpenAI-compatible vendor could not be reached")
-
-
-def _raise_for_status(response: aiohttp.ClientResponse, metrics: ServiceMetrics) -> None:
-    if response.status < 400:
-        return
-    kind = "status_4xx" if response.status < 500 else "status_5xx"
-    metrics.vendor_errors.labels(vendor=VENDOR, kind=kind).inc()
-    raise VendorError(f"the OpenAI-compatible vendor failed with status {response.status}")
 
 
 # --- the answer --------------------------------------------------------------------------
@@ -434,37 +399,33 @@ async def _stream(
 ) -> web.StreamResponse:
     guard = request.app[GUARD]
     metrics = request.app[METRICS]
-    # No total limit: a long answer may stream for minutes, but never stalls that long.
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=vendor.timeout, sock_read=vendor.timeout
-    )
     headers = {**_headers(vendor), "Accept": "text/event-stream"}
     started = time.perf_counter()
-    async with (
-        _VendorCall(metrics),
-        request.app[OPENAI_HTTP].post(
-            _url(vendor, "/chat/completions"), json=body, headers=headers, timeout=timeout
-        ) as upstream,
-    ):
-        _raise_for_status(upstream, metrics)
-        metrics.latency.labels(stage="vendor").observe(time.perf_counter() - started)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-cache",
-                CONVERSATION_HEADER: session,
-            }
-        )
-        await response.prepare(request)
-        answer = _StreamedAnswer(guard, session)
-        try:
-            await _relay(upstream, response, answer)
-        except ConnectionResetError:
-            logger.info("openai stream: the client went away")
-        except (TimeoutError, aiohttp.ClientError) as error:
-            # Headers are sent: the status cannot change any more, the stream just ends.
-            logger.warning("openai stream ended early: %s", type(error).__name__)
-            metrics.vendor_errors.labels(vendor=VENDOR, kind="stream").inc()
+    answer = _StreamedAnswer(guard, session)
+    response: web.StreamResponse | None = None
+    # No total limit: a long answer may stream for minutes, but never stalls that long.
+    try:
+        async with request.app[OPENAI_VENDOR].stream(
+            "POST", _url(vendor, "/chat/completions"), json=body, headers=headers
+        ) as upstream:
+            metrics.latency.labels(stage="vendor").observe(time.perf_counter() - started)
+            response = web.StreamResponse(
+                headers={
+                    "Content-Type": "text/event-stream",
+                    "Cache-Control": "no-cache",
+                    CONVERSATION_HEADER: session,
+                }
+            )
+            await response.prepare(request)
+            try:
+                await _relay(upstream, response, answer)
+            except ConnectionResetError:
+                logger.info("openai stream: the client went away")
+    except VendorError as error:
+        if response is None:
+            raise  # nothing was sent to the client yet: the error's status answers
+        # Headers are sent: the status cannot change any more, the stream just ends.
+        logger.warning("openai stream ended early: %s", type(error).__name__)
     if answer.text():
         await _store_answer(guard, session, answer.text(), metrics)
     metrics.messages.labels(channel=CHANNEL, vendor=VENDOR, direction="outbound").inc()

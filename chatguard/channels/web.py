@@ -33,7 +33,7 @@ from chatguard.channels.genesys import GENESYS
 from chatguard.dialogue import Dialogue, ShownOutput
 from chatguard.errors import ChatguardError, InvalidRequestError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
-from chatguard.server.app import GUARD, METRICS, SETTINGS
+from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import json_object, parse_json_object
 from chatguard.server.demo_page import DEMO_VENDOR_LOG
 from chatguard.store.records import Conversation
@@ -64,6 +64,7 @@ async def _dialogue(app: web.Application) -> AsyncIterator[None]:
             settings.channels.web.bot,
             settings.vendors.cognigy,
             http,
+            calls=app[VENDOR_CALLS],
             recorder=app.get(DEMO_VENDOR_LOG),  # a log only in demo mode
         )
         agents = app.get(GENESYS)  # live agents, when vendors.genesys is configured

@@ -15,12 +15,15 @@ from chatguard.errors import ChatguardError, OverloadedError
 from chatguard.guard import ChatGuard
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import Settings
+from chatguard.vendors.resilience import VendorCalls
 
 logger = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 GUARD = web.AppKey("guard", ChatGuard)
 METRICS = web.AppKey("metrics", ServiceMetrics)
+#: The service's circuit breakers, one per vendor, shared by every client of it.
+VENDOR_CALLS = web.AppKey("vendor_calls", VendorCalls)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -112,6 +115,7 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     )
     app[SETTINGS] = settings
     app[METRICS] = ServiceMetrics()
+    app[VENDOR_CALLS] = VendorCalls(app[METRICS])
     app.cleanup_ctx.append(_guard_context(guard))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

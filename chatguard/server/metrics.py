@@ -6,7 +6,7 @@ sets chatguard defines, never from a message, a pseudonym or an identity.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class ServiceMetrics:
@@ -28,8 +28,21 @@ class ServiceMetrics:
         )
         self.vendor_errors = Counter(
             "chatguard_vendor_errors",
-            "Failed vendor calls, by vendor and kind of failure.",
+            "Failed vendor calls, by vendor and kind of failure (timeout, unreachable, "
+            "status_4xx, status_5xx, circuit_open, malformed, ...).",
             ["vendor", "kind"],
+            registry=self.registry,
+        )
+        self.vendor_retries = Counter(
+            "chatguard_vendor_retries",
+            "Vendor calls tried again after a failure that made repeating them safe, by vendor.",
+            ["vendor"],
+            registry=self.registry,
+        )
+        self.vendor_circuit = Gauge(
+            "chatguard_vendor_circuit_state",
+            "Each vendor's circuit breaker: 0 closed, 1 open (calls refused), 2 half-open.",
+            ["vendor"],
             registry=self.registry,
         )
         self.latency = Histogram(

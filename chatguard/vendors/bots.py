@@ -10,6 +10,7 @@ from chatguard.settings import CognigySettings
 from chatguard.vendors.base import BotVendor
 from chatguard.vendors.cognigy import CognigyBot
 from chatguard.vendors.demo import DemoBot, VendorLog
+from chatguard.vendors.resilience import VendorCalls
 
 
 def bot_vendor(
@@ -17,10 +18,12 @@ def bot_vendor(
     cognigy: CognigySettings,
     http: aiohttp.ClientSession,
     *,
+    calls: VendorCalls | None = None,
     recorder: VendorLog | None = None,
 ) -> BotVendor:
     """The client of the bot ``name`` (a channel's ``bot`` setting): Cognigy over
-    ``http``, or the built-in demo bot (which records its turns when given a log)."""
+    ``http`` behind the service's breaker for it (``calls``), or the built-in demo bot
+    (which records its turns when given a log)."""
     if name == "cognigy":
-        return CognigyBot(cognigy, http)
+        return CognigyBot(cognigy, http, calls=calls)
     return DemoBot(recorder=recorder)

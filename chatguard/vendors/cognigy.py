@@ -14,25 +14,30 @@ Promises:
   ``handover=True`` when the flow put ``{"chatguard": {"handover": true}}`` in the
   entry's ``data`` (the hand-over convention, see ``docs/vendors.md``). Outputs keep
   their placeholders: restoring is the dialogue's job.
-* Each call is limited to ``vendors.cognigy.timeout`` seconds. A conversational POST
-  is not safe to repeat, so it is retried (a bounded number of times, with backoff)
-  only when the connection could not be opened, i.e. before anything was sent.
-* Failures raise :class:`VendorUnavailableError` (unreachable, not configured),
-  :class:`VendorTimeoutError` or :class:`VendorError`; their messages name the vendor
-  and, at most, the HTTP status.
+* Calls go through :mod:`chatguard.vendors.resilience`: each is limited to
+  ``vendors.cognigy.timeout`` seconds and passes Cognigy's circuit breaker. A
+  conversational POST is not safe to repeat, so it is retried (``retries`` times at
+  most, with backoff) only when the connection could not be opened, i.e. before
+  anything was sent.
+* Failures raise :class:`VendorUnavailableError` (unreachable, not configured, circuit
+  open), :class:`VendorTimeoutError` or :class:`VendorError`; their messages name the
+  vendor and, at most, the HTTP status; they are counted in
+  ``vendor_errors{vendor="cognigy"}``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, Final
 
 import aiohttp
 
-from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
+from chatguard.errors import VendorError, VendorUnavailableError
 from chatguard.settings import CognigySettings
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
+from chatguard.vendors.resilience import VendorCalls
+
+VENDOR: Final = "cognigy"
 
 #: The key under which a Cognigy flow addresses chatguard in an output's ``data``.
 CHATGUARD_KEY: Final = "chatguard"
@@ -41,30 +46,27 @@ CHATGUARD_KEY: Final = "chatguard"
 class CognigyBot(BotVendor):
     """A Cognigy.AI flow behind its REST endpoint.
 
-    ``http`` is the caller's client session (the caller closes it); ``retries`` is how
-    many more times a turn is tried when the connection cannot be opened, waiting
-    ``backoff``, then twice as long, ... in between.
+    ``http`` is the caller's client session (the caller closes it); ``calls`` holds
+    the service's circuit breakers and metrics (one of its own when not given).
     """
 
-    name = "cognigy"
+    name = VENDOR
 
     def __init__(
         self,
         settings: CognigySettings,
         http: aiohttp.ClientSession,
         *,
-        retries: int = 2,
-        backoff: float = 0.2,
+        calls: VendorCalls | None = None,
     ) -> None:
         self._settings = settings
-        self._http = http
-        self._retries = retries
-        self._backoff = backoff
+        self._vendor = (calls or VendorCalls()).client(VENDOR, http, settings)
 
     async def converse(self, turn: BotTurn) -> list[BotOutput]:
         """Send the turn to the flow; return its ``outputStack`` as outputs."""
         url = self._settings.endpoint_url
         if not url:
+            self._vendor.count("unconfigured")
             raise VendorUnavailableError("vendors.cognigy.endpoint_url is not configured")
         body = {
             "userId": turn.user or turn.session,
@@ -72,35 +74,14 @@ class CognigyBot(BotVendor):
             "text": str(turn.text),
             "data": turn.data,
         }
-        answer = await self._post(url, body)
-        return parse_output_stack(answer)
-
-    async def _post(self, url: str, body: Mapping[str, Any]) -> Any:
-        timeout = aiohttp.ClientTimeout(total=self._settings.timeout)
-        delay = self._backoff
-        for attempt in range(self._retries + 1):
-            try:
-                async with self._http.post(
-                    url, json=body, timeout=timeout, headers={"Accept": "application/json"}
-                ) as response:
-                    if response.status >= 400:
-                        raise VendorError(f"Cognigy failed with status {response.status}")
-                    try:
-                        return await response.json(content_type=None)
-                    except ValueError:
-                        raise VendorError("Cognigy answered no JSON") from None
-            except aiohttp.ClientConnectorError:
-                # The connection was never opened: nothing was sent, so trying again
-                # cannot make the flow see the turn twice.
-                if attempt == self._retries:
-                    raise VendorUnavailableError("Cognigy could not be reached") from None
-                await asyncio.sleep(delay)
-                delay *= 2
-            except TimeoutError:
-                raise VendorTimeoutError("Cognigy did not answer in time") from None
-            except aiohttp.ClientError:
-                raise VendorUnavailableError("Cognigy's connection failed") from None
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        answer = await self._vendor.request(
+            "POST", url, json=body, headers={"Accept": "application/json"}
+        )
+        try:
+            return parse_output_stack(answer.json())
+        except VendorError:
+            self._vendor.count("malformed")
+            raise
 
 
 def parse_output_stack(answer: Any) -> list[BotOutput]:

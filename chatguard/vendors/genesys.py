@@ -11,12 +11,19 @@ Promises:
   see the types the ``agent`` policy keeps (names, contact details, booking data)
   and placeholders for everything else (cards, credentials, identity documents).
 * OAuth2 client credentials: one token, cached until shortly before ``expires_in``;
-  one refresh at a time. A 401 from the API refreshes the token once and repeats
-  that one request (same ``messageId``); nothing else is ever retried, because an
-  inbound message is not safe to repeat.
-* Every call has a timeout (``vendors.genesys.timeout``); failures raise
-  :class:`~chatguard.errors.VendorError` subclasses whose messages name the vendor
-  and the HTTP status only, and are counted in ``vendor_errors{vendor="genesys"}``.
+  one refresh at a time. The token request is safe to repeat and is retried like a
+  GET (:mod:`chatguard.vendors.resilience`). A 401 from the API refreshes the token
+  once and repeats that one request (same ``messageId``: it was refused, not
+  received); otherwise an inbound message is retried only when the connection could
+  not be made, because it is not safe to repeat.
+* Every call has a timeout (``vendors.genesys.timeout``) and passes Genesys's circuit
+  breaker; failures raise :class:`~chatguard.errors.VendorError` subclasses whose
+  messages name the vendor and the HTTP status only, and are counted in
+  ``vendor_errors{vendor="genesys"}``.
+* With live-chat translation (``vendors.translator``), the agents read the user's
+  turns and the hand-over context in ``agent_language`` and the user reads the
+  agents' replies in their own language (:mod:`chatguard.vendors.translator`); the
+  translator only sees text redacted by the ``translation`` policy.
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ from typing import Any, Final
 
 import aiohttp
 
-from chatguard.errors import VendorError, VendorTimeoutError, VendorUnavailableError
-from chatguard.guard import ChatGuard
+from chatguard.errors import VendorError, VendorUnavailableError
+from chatguard.guard import TRANSCRIPT, ChatGuard
 from chatguard.model import RedactedText
 from chatguard.redact.restore import PLACEHOLDER, substitute
-from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import Action, GenesysSettings
-from chatguard.store.records import Author, EventKind
+from chatguard.store.records import Author, Conversation, EventKind
+from chatguard.vendors.resilience import VendorCalls
+from chatguard.vendors.translator import LiveChatTranslation
 
 VENDOR: Final = "genesys"
 
@@ -90,20 +98,32 @@ async def for_agents(guard: ChatGuard, session: str, text: str) -> RedactedText:
     return RedactedText(substitute(text, await guard.vault.lookup(session, kept)))
 
 
-async def agent_context(guard: ChatGuard, session: str) -> RedactedText:
+async def agent_context(
+    guard: ChatGuard, session: str, translation: LiveChatTranslation | None = None
+) -> RedactedText:
     """The conversation so far as the ``agent`` policy lets agents see it.
 
     Built from the stored transcript (placeholders only) through :func:`for_agents`.
     One line per message (``Customer: ...``, ``Assistant: ...``, ``Agent: ...``);
     feedback and system events are left out; when longer than ``MAX_CONTEXT_CHARS``,
-    the oldest lines are left out.
+    the oldest lines are left out. With ``translation``, each message is in the
+    agents' language (untranslated when the translator fails).
     """
-    lines: list[str] = []
-    for event in await guard.store.events(session):
+    messages: list[tuple[str, str]] = []
+    size = 0
+    for event in reversed(await guard.store.events(session)):
         speaker = _SPEAKERS.get(event.author)
         if event.kind is not EventKind.MESSAGE or speaker is None or not event.text:
             continue
-        lines.append(f"{speaker}: {event.text}")
+        if size > MAX_CONTEXT_CHARS and messages:
+            break  # older lines would be left out below anyway: not sent for translation
+        messages.append((speaker, event.text))
+        size += len(speaker) + len(event.text) + 3
+    messages.reverse()
+    texts: list[str] = [text for _, text in messages]
+    if translation is not None:
+        texts = list(await translation.to_agents(session, texts, redacted_for=TRANSCRIPT))
+    lines = [f"{speaker}: {text}" for (speaker, _), text in zip(messages, texts, strict=True)]
     rendered = await for_agents(guard, session, "\n".join(lines))
     if len(rendered) <= MAX_CONTEXT_CHARS:
         return rendered
@@ -120,6 +140,9 @@ async def agent_context(guard: ChatGuard, session: str) -> RedactedText:
 class GenesysOpenMessaging:
     """An Open Messaging integration of Genesys Cloud (see the module's promises).
 
+    ``calls`` holds the service's circuit breakers and metrics (its own when not
+    given); ``translation`` is the live chat's translation, when it is on.
+
     Example::
 
         agents = GenesysOpenMessaging(settings.vendors.genesys, http, guard)
@@ -134,16 +157,17 @@ class GenesysOpenMessaging:
         settings: GenesysSettings,
         http: aiohttp.ClientSession,
         guard: ChatGuard,
-        metrics: ServiceMetrics | None = None,
+        calls: VendorCalls | None = None,
         *,
+        translation: LiveChatTranslation | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not is_configured(settings):
             raise VendorUnavailableError("genesys is not configured")
         self.settings = settings
-        self.http = http
         self.guard = guard
-        self.metrics = metrics
+        self.translation = translation
+        self._vendor = (calls or VendorCalls()).client(VENDOR, http, settings)
         self._clock = clock
         self._lock = asyncio.Lock()
         self._token: str | None = None
@@ -152,8 +176,29 @@ class GenesysOpenMessaging:
     async def hand_over(self, session: str) -> None:
         """Open the live-agent conversation: send the conversation so far as context."""
         conversation = await self.guard.conversation(session)
-        context = await agent_context(self.guard, session)
+        context = await agent_context(self.guard, session, self.translation)
         await self.send_inbound(session, conversation.user, context)
+
+    async def send_turn(self, conversation: Conversation, redacted: str, language: str) -> None:
+        """Send one user turn, given as the ``nlp`` policy redacted it (in ``language``),
+        as the agents may read it: translated into their language when translation is
+        on, with the placeholders of the types the ``agent`` policy keeps restored."""
+        session = conversation.session
+        text = redacted
+        if self.translation is not None:
+            [text] = await self.translation.to_agents(
+                session, [redacted], redacted_for="nlp", language=language
+            )
+        await self.send_inbound(
+            session, conversation.user, await for_agents(self.guard, session, text)
+        )
+
+    async def reply_for_user(self, session: str, text: str) -> str:
+        """An agent's message as the user should read it: in the user's language when
+        translation is on (with placeholders for the values it replaced), else as typed."""
+        if self.translation is None:
+            return text
+        return await self.translation.for_user(session, text)
 
     async def send_inbound(self, session: str, user: str | None, text: RedactedText) -> None:
         """Send one customer message (redacted for ``agent``) from the user's pseudonym
@@ -177,30 +222,18 @@ class GenesysOpenMessaging:
             f"{self.settings.integration_id}/inbound/open/message"
         )
         token = await self._access_token()
-        status = await self._post_message(url, body, token)
+        status = await self._post_message(url, body, token, accept=(401,))
         if status == 401:
             token = await self._access_token(stale=token)
-            status = await self._post_message(url, body, token)
-        if status >= 400:
-            self._count("error")
-            raise VendorError(f"genesys answered {status}")
+            await self._post_message(url, body, token)
 
-    async def _post_message(self, url: str, body: dict[str, Any], token: str) -> int:
-        try:
-            async with self.http.post(
-                url,
-                json=body,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
-            ) as response:
-                await response.read()
-                return response.status
-        except TimeoutError:
-            self._count("timeout")
-            raise VendorTimeoutError("genesys did not answer in time") from None
-        except aiohttp.ClientError:
-            self._count("unreachable")
-            raise VendorUnavailableError("genesys could not be reached") from None
+    async def _post_message(
+        self, url: str, body: dict[str, Any], token: str, *, accept: tuple[int, ...] = ()
+    ) -> int:
+        answer = await self._vendor.request(
+            "POST", url, json=body, headers={"Authorization": f"Bearer {token}"}, accept=accept
+        )
+        return answer.status
 
     async def _access_token(self, *, stale: str | None = None) -> str:
         """The cached token, or a new one when it is (about to be) expired or is ``stale``
@@ -221,40 +254,27 @@ class GenesysOpenMessaging:
     async def _login(self) -> tuple[str, float]:
         settings = self.settings
         assert settings.client_id is not None and settings.client_secret is not None
+        answer = await self._vendor.request(
+            "POST",
+            f"{_base(settings.login_base_url)}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={
+                "Authorization": aiohttp.encode_basic_auth(
+                    settings.client_id, settings.client_secret.get_secret_value()
+                )
+            },
+            safe_to_repeat=True,  # a second token request changes nothing
+        )
         try:
-            async with self.http.post(
-                f"{_base(settings.login_base_url)}/oauth/token",
-                data={"grant_type": "client_credentials"},
-                headers={
-                    "Authorization": aiohttp.encode_basic_auth(
-                        settings.client_id, settings.client_secret.get_secret_value()
-                    )
-                },
-                timeout=aiohttp.ClientTimeout(total=settings.timeout),
-            ) as response:
-                if response.status >= 400:
-                    self._count("login")
-                    raise VendorError(f"genesys login answered {response.status}")
-                try:
-                    answer = await response.json(content_type=None)
-                except ValueError:
-                    answer = None
-        except TimeoutError:
-            self._count("timeout")
-            raise VendorTimeoutError("genesys login did not answer in time") from None
-        except aiohttp.ClientError:
-            self._count("unreachable")
-            raise VendorUnavailableError("genesys login could not be reached") from None
-        token = answer.get("access_token") if isinstance(answer, dict) else None
-        expires_in = answer.get("expires_in") if isinstance(answer, dict) else None
+            payload = answer.json()
+        except VendorError:
+            payload = None
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        expires_in = payload.get("expires_in") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not isinstance(expires_in, int | float):
-            self._count("malformed")
+            self._vendor.count("malformed")
             raise VendorError("genesys login answered no access token")
         return token, float(expires_in)
-
-    def _count(self, kind: str) -> None:
-        if self.metrics is not None:
-            self.metrics.vendor_errors.labels(vendor=VENDOR, kind=kind).inc()
 
     async def close(self) -> None:
         """Forget the token (the HTTP client is the caller's)."""

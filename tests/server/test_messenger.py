@@ -8,12 +8,10 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from chatguard.channels.messenger import CHANNEL, messaging_type, parse_turns
@@ -23,6 +21,7 @@ from chatguard.settings import Settings
 from chatguard.store.records import Author, Direction
 from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
+from tests.vendors.graph_fake import GraphSendApi
 
 APP_SECRET = "app-secret-for-tests"
 VERIFY_TOKEN = "verify-me"
@@ -31,34 +30,6 @@ PSID = "6123456789012345"
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 PERSONAL = (NAME, "Keller", EMAIL, PSID)
-
-
-@dataclass
-class GraphSendApi:
-    """Records every Send API request as Meta's Graph API receives it."""
-
-    received: list[dict[str, Any]] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/v21.0/me/messages", self.messages)
-        return app
-
-    async def messages(self, request: web.Request) -> web.Response:
-        self.tokens.append(request.query.get("access_token", ""))
-        body = await request.json()
-        self.received.append(body)
-        self.arrived.set()
-        return web.json_response({"recipient_id": body["recipient"]["id"], "message_id": "m.x"})
-
-    async def wait_for(self, count: int) -> list[dict[str, Any]]:
-        async with asyncio.timeout(10):
-            while len(self.received) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-        return self.received
 
 
 @pytest_asyncio.fixture(loop_scope="function")

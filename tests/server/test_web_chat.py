@@ -128,7 +128,7 @@ async def test_cognigy_down_gives_a_localized_sorry_and_keeps_the_message(
     shown = await (await client.get("/chat/messages", params={"session": session})).json()
     assert [event["text"] for event in shown["events"]] == [text]
     metrics = await (await client.get("/metrics")).text()
-    assert 'chatguard_vendor_errors_total{kind="error",vendor="cognigy"} 1.0' in metrics
+    assert 'chatguard_vendor_errors_total{kind="status_5xx",vendor="cognigy"} 1.0' in metrics
 
 
 async def test_websocket_round_trip_with_the_demo_bot(demo: Client) -> None:

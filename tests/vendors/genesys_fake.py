@@ -8,9 +8,27 @@ from typing import Any
 
 from aiohttp import web
 
+from chatguard.settings import GenesysSettings
+
 INTEGRATION = "3c7e1f52-0b7a-4d8e-9a8d-2f2a5c4b9e10"
 CLIENT_ID = "chatguard-client"
 CLIENT_SECRET = "s3cret-client"
+WEBHOOK_SECRET = "hook-secret"
+
+
+def genesys_settings(base_url: str, **overrides: object) -> GenesysSettings:
+    """``[vendors.genesys]`` for a fake at ``base_url`` (API and login), fully configured."""
+    values: dict[str, object] = {
+        "api_base_url": base_url,
+        "login_base_url": base_url,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "integration_id": INTEGRATION,
+        "webhook_secret": WEBHOOK_SECRET,
+        "timeout": 2,
+        **overrides,
+    }
+    return GenesysSettings.model_validate(values)
 
 
 @dataclass

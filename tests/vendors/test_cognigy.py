@@ -31,7 +31,8 @@ async def endpoint() -> AsyncIterator[tuple[CognigyEndpoint, str]]:
 
 async def _converse(url: str, turn: BotTurn = TURN, seconds: float = 5) -> list[object]:
     async with aiohttp.ClientSession() as http:
-        bot = CognigyBot(CognigySettings(endpoint_url=url, timeout=seconds), http, backoff=0.01)
+        settings = CognigySettings(endpoint_url=url, timeout=seconds, retry_backoff=0.01)
+        bot = CognigyBot(settings, http)
         return list(await bot.converse(turn))
 
 

@@ -18,7 +18,14 @@ from chatguard.model import RedactedText
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import GenesysSettings
 from chatguard.vendors.genesys import GenesysOpenMessaging, agent_context, for_agents
-from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
+from chatguard.vendors.resilience import VendorCalls
+from tests.vendors.genesys_fake import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    INTEGRATION,
+    GenesysCloud,
+    genesys_settings,
+)
 
 NAME = "Anna Keller"
 CARD = "4111 1111 1111 1111"
@@ -40,26 +47,6 @@ async def cloud() -> AsyncIterator[tuple[GenesysCloud, str]]:
     fake = GenesysCloud()
     async with TestServer(fake.app(), host="127.0.0.1") as server:
         yield fake, str(server.make_url("/"))
-
-
-def genesys_settings(base_url: str, **overrides: object) -> GenesysSettings:
-    values: dict[str, object] = {
-        "api_base_url": base_url,
-        "login_base_url": base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "integration_id": INTEGRATION,
-        "webhook_secret": "hook-secret",
-        "timeout": 2,
-        **overrides,
-    }
-    return GenesysSettings.model_validate(values)
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def test_token_is_requested_once_with_client_credentials_and_reused(
@@ -124,11 +111,13 @@ async def test_a_second_401_is_an_error_and_is_not_retried_again(
     fake, url = cloud
     fake.revoked.update({"token-1", "token-2", "token-3"})
     metrics = ServiceMetrics()
-    agents = GenesysOpenMessaging(genesys_settings(url), http, guard, metrics)
-    with pytest.raises(VendorError, match="genesys answered 401"):
+    agents = GenesysOpenMessaging(genesys_settings(url), http, guard, VendorCalls(metrics))
+    with pytest.raises(VendorError, match="genesys answered status 401"):
         await agents.send_inbound("guest-1", None, RedactedText("one"))
     assert len(fake.inbound) == 2 and len(fake.tokens) == 2
-    assert b'vendor_errors_total{kind="error",vendor="genesys"} 1.0' in metrics.exposition()
+    exposition = metrics.exposition()
+    assert b'vendor_errors_total{kind="status_4xx",vendor="genesys"} 1.0' in exposition
+    assert b'chatguard_vendor_circuit_state{vendor="genesys"} 0.0' in exposition
 
 
 async def test_a_server_error_is_not_retried(

@@ -14,8 +14,8 @@ Promises:
   placeholder is split across chunks, each event written as soon as it is ready.
 * The user's new message is stored (redacted) before the vendor is called, so a
   failed vendor call loses nothing. The assistant's answer is stored (redacted for
-  the transcript) right after it was sent to the client, so that storing adds
-  nothing to what the client waits for; if that fails, the client has the answer,
+  the transcript, in the language of the user's message it answers) right after it
+  was sent to the client, so that storing adds nothing to what the client waits for; if that fails, the client has the answer,
   the failure is logged by type and counted in ``transcript_failures``.
 * Vendor calls go through :mod:`chatguard.vendors.resilience`: ``GET /v1/models`` is
   retried when it fails, a chat completion only when the connection could not be made
@@ -124,7 +124,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 del body[name]
 
     if body.get("stream") is True:
-        return await _stream(request, vendor, body, session)
+        return await _stream(request, vendor, body, session, redaction.language)
 
     calls = request.app[OPENAI_VENDOR]
     with metrics.latency.labels(stage="vendor").time():
@@ -143,7 +143,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if written is not None:
         await restored.prepare(request)
         await restored.write_eof()
-        await _store_answer(guard, session, written, metrics)
+        await _store_answer(guard, session, written, metrics, redaction.language)
     return restored
 
 
@@ -189,6 +189,8 @@ class _Redaction:
     guard: ChatGuard
     session: str
     metrics: ServiceMetrics
+    #: The language of the user's new message: the one the answer is analysed in.
+    language: str | None = None
 
     async def message(self, message: dict[str, JSONValue], *, is_new: bool) -> dict[str, JSONValue]:
         # Only a trailing user message is new: clients resend the whole history, and
@@ -235,6 +237,7 @@ class _Redaction:
         result: RedactionResult
         if store:
             result = await self.guard.user_message(self.session, text, destination=DESTINATION)
+            self.language = result.language
         else:
             result = await self.guard.redactor.redact(
                 text, conversation=self.session, destination=DESTINATION
@@ -293,10 +296,14 @@ async def _restore_completion(guard: ChatGuard, session: str, answer: JSONValue)
     return written
 
 
-async def _store_answer(guard: ChatGuard, session: str, text: str, metrics: ServiceMetrics) -> None:
-    """Store the answer the client already has; a failure is logged and counted."""
+async def _store_answer(
+    guard: ChatGuard, session: str, text: str, metrics: ServiceMetrics, language: str | None
+) -> None:
+    """Store the answer the client already has, analysed in ``language`` (the user's
+    message's: a model answers in the language it is asked in); a failure is logged
+    and counted."""
     try:
-        await guard.record_reply(session, text)
+        await guard.record_reply(session, text, lang=language)
     except ChatguardError as error:
         logger.warning("openai: the answer was delivered but not stored: %s", type(error).__name__)
         metrics.transcript_failures.labels(channel=CHANNEL).inc()
@@ -395,7 +402,11 @@ class _StreamedAnswer:
 
 
 async def _stream(
-    request: web.Request, vendor: OpenAISettings, body: dict[str, JSONValue], session: str
+    request: web.Request,
+    vendor: OpenAISettings,
+    body: dict[str, JSONValue],
+    session: str,
+    language: str | None,
 ) -> web.StreamResponse:
     guard = request.app[GUARD]
     metrics = request.app[METRICS]
@@ -427,7 +438,7 @@ async def _stream(
         # Headers are sent: the status cannot change any more, the stream just ends.
         logger.warning("openai stream ended early: %s", type(error).__name__)
     if answer.text():
-        await _store_answer(guard, session, answer.text(), metrics)
+        await _store_answer(guard, session, answer.text(), metrics, language)
     metrics.messages.labels(channel=CHANNEL, vendor=VENDOR, direction="outbound").inc()
     return response
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -162,9 +163,31 @@ def _guard_context(given: ChatGuard | None) -> Callable[[web.Application], Async
     return context
 
 
+#: The most detection worker processes the service starts unless configured.
+SERVICE_MAX_WORKERS = 4
+
+
+def service_settings(settings: Settings) -> Settings:
+    """``settings`` as the service runs them: unless ``redaction.executor`` or
+    ``redaction.workers`` is set, detection runs in worker processes, one per CPU
+    core (at most ``SERVICE_MAX_WORKERS``), so that it runs beside the server instead
+    of sharing its GIL (see ``benchmarks/PROXY_RESULTS.md``)."""
+    redaction = settings.redaction
+    chosen = redaction.model_fields_set
+    changes: dict[str, object] = {}
+    if "executor" not in chosen:
+        changes["executor"] = "process"
+    if "workers" not in chosen and changes.get("executor", redaction.executor) == "process":
+        changes["workers"] = max(1, min(SERVICE_MAX_WORKERS, os.cpu_count() or 1))
+    if not changes:
+        return settings
+    return settings.model_copy(update={"redaction": redaction.model_copy(update=changes)})
+
+
 def serve(settings: Settings) -> None:
-    """Run the service until SIGINT or SIGTERM; in-flight requests get
-    ``server.shutdown_timeout`` seconds to finish."""
+    """Run the service (with :func:`service_settings`) until SIGINT or SIGTERM;
+    in-flight requests get ``server.shutdown_timeout`` seconds to finish."""
+    settings = service_settings(settings)
     web.run_app(
         make_app(settings),
         host=settings.server.host,

@@ -21,7 +21,7 @@ from chatguard.clock import ManualClock
 from chatguard.crypto import random_key
 from chatguard.errors import MessageTooLargeError
 from chatguard.guard import ChatGuard
-from chatguard.server.app import GUARD, make_app
+from chatguard.server.app import GUARD, SERVICE_MAX_WORKERS, make_app, service_settings
 from chatguard.settings import Settings
 from tests.server.serving import status_once_up
 
@@ -80,6 +80,26 @@ async def test_the_service_sweeps_what_has_expired(
     assert await guard.store.get_conversation(session) is None
 
 
+def _children(pid: int) -> list[int]:
+    """The worker processes ``pid`` spawned (Linux), not multiprocessing's tracker."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_the_service_detects_in_worker_processes_unless_told_otherwise() -> None:
+    chosen = service_settings(Settings()).redaction
+    assert chosen.executor == "process"
+    assert chosen.workers == min(SERVICE_MAX_WORKERS, os.cpu_count() or 1)
+    threads = service_settings(Settings(redaction={"executor": "thread"})).redaction
+    assert (threads.executor, threads.workers) == ("thread", 1)
+    three = service_settings(Settings(redaction={"workers": 3})).redaction
+    assert (three.executor, three.workers) == ("process", 3)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -106,8 +126,11 @@ def test_chatguard_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> 
             status_once_up(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 90)
         )
         assert status == 200
+        workers = _children(process.pid)
+        assert len(workers) == min(SERVICE_MAX_WORKERS, os.cpu_count() or 1)  # detection
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     finally:
         if process.poll() is None:
             process.kill()

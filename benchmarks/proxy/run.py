@@ -70,9 +70,12 @@ MAX_ADDED_P50_MS: Final = 5.0
 MAX_ADDED_P99_MS: Final = 25.0
 MIN_ACHIEVED: Final = 0.95  # of the offered rate
 START_TIMEOUT: Final = 180.0
-#: The target rate, and a rate below chatguard's saturation on this machine.
-RATES: Final = (200.0, 20.0)
+#: The target rate, half of it, and a rate far below saturation on this machine.
+RATES: Final = (200.0, 100.0, 20.0)
 STAGES: Final = ("redact", "vendor", "restore")
+#: Whose CPU time the report shows per message: chatguard (with its detection workers),
+#: the pass-through, the upstream, and the load generator (this process).
+CPU_ROLES: Final = ("chatguard", "passthrough", "upstream", "load")
 
 
 # --- the messages ------------------------------------------------------------------------
@@ -119,8 +122,25 @@ async def servers_in_process(
         yield {"chatguard": guarded + "/v1", "passthrough": plain + "/v1"}
 
 
+#: The servers' process ids by role, where they run in processes of their own.
+ServerPids = dict[str, int]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its live children so far, from
+    ``/proc`` (chatguard's detection workers are its children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for each in (pid, *map(int, children)):
+        with contextlib.suppress(FileNotFoundError):  # a child that just ended
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextlib.asynccontextmanager
-async def _child(role: str, *extra: str) -> AsyncIterator[str]:
+async def _child(role: str, *extra: str, pids: ServerPids) -> AsyncIterator[str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -137,6 +157,7 @@ async def _child(role: str, *extra: str) -> AsyncIterator[str]:
             line = (await process.stdout.readline()).decode().split()
         if len(line) != 2 or line[0] != "PORT":
             raise RuntimeError(f"the {role} server did not start")
+        pids[role] = process.pid
         yield f"http://127.0.0.1:{line[1]}"
     finally:
         # An overloaded chatguard would finish its queue before it stops: it is killed
@@ -152,14 +173,23 @@ async def _child(role: str, *extra: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def servers_in_subprocesses(detection: str) -> AsyncIterator[dict[str, str]]:
-    """Each server in a process of its own; yields each path's base URL (``.../v1``)."""
+async def servers_in_subprocesses(
+    detection: str, pids: ServerPids
+) -> AsyncIterator[dict[str, str]]:
+    """Each server in a process of its own; yields each path's base URL (``.../v1``)
+    and fills ``pids`` with each role's process id."""
     async with contextlib.AsyncExitStack() as stack:
         store = stack.enter_context(tempfile.TemporaryDirectory(prefix="chatguard-bench-"))
-        upstream = await stack.enter_async_context(_child("upstream")) + "/v1"
-        plain = await stack.enter_async_context(_child("passthrough", "--upstream", upstream))
+        upstream = await stack.enter_async_context(_child("upstream", pids=pids)) + "/v1"
+        plain = await stack.enter_async_context(
+            _child("passthrough", "--upstream", upstream, pids=pids)
+        )
         guarded = await stack.enter_async_context(
-            _child("chatguard", "--upstream", upstream, "--detection", detection, "--store", store)
+            _child(
+                "chatguard",
+                *("--upstream", upstream, "--detection", detection, "--store", store),
+                pids=pids,
+            )
         )
         yield {"chatguard": guarded + "/v1", "passthrough": plain + "/v1"}
 
@@ -182,10 +212,15 @@ class Phase:
     added_long: Added | None
     errors: dict[str, int]
     stages: dict[str, float]  # chatguard's mean ms per stage, from its /metrics
+    cpu: dict[str, float]  # CPU ms per message by role (and "load"), where measured
 
 
 def summarize(
-    spec: PhaseSpec, duration: float, samples: Sequence[Sample], stages: dict[str, float]
+    spec: PhaseSpec,
+    duration: float,
+    samples: Sequence[Sample],
+    stages: dict[str, float],
+    cpu: dict[str, float] | None = None,
 ) -> Phase:
     """The figures of one phase's samples."""
     has_long = any(s.kind == "long" for s in samples)
@@ -201,6 +236,7 @@ def summarize(
         added_long=added(samples, "long") if has_long else None,
         errors=error_kinds(samples),
         stages=stages,
+        cpu=cpu or {},
     )
 
 
@@ -230,9 +266,15 @@ def plan(rates: Sequence[float], detections: Sequence[str] = DETECTIONS) -> list
 
 
 async def run_phase(
-    bases: dict[str, str], spec: PhaseSpec, *, duration: float, tag: str = ""
+    bases: dict[str, str],
+    spec: PhaseSpec,
+    *,
+    duration: float,
+    tag: str = "",
+    pids: ServerPids | None = None,
 ) -> Phase:
-    """Warm up for a second, then drive one phase against ``bases``."""
+    """Warm up for a second, then drive one phase against ``bases``; with ``pids``, also
+    measure each server's CPU time (and this load generator's) per message sent."""
     short = short_messages()
     long = long_messages()
     run = f"{tag}{spec.detection}-{spec.rate:.0f}-{spec.conversations}-{time.time_ns()}"
@@ -256,14 +298,23 @@ async def run_phase(
         long=long,
         long_rate=spec.long_rate,
     )
+    cpu_before = {role: cpu_seconds(pid) for role, pid in (pids or {}).items()}
+    load_before = time.process_time()
     samples = await drive(bases, shots)
+    sent = max(1, len(samples) // len(PATHS))
+    cpu = {
+        role: 1000 * (cpu_seconds(pid) - cpu_before[role]) / sent
+        for role, pid in (pids or {}).items()
+    }
+    if pids:
+        cpu["load"] = 1000 * (time.process_time() - load_before) / sent
     after = await stage_seconds(bases["chatguard"])
     stages = {
         stage: 1000 * (total - before.get(stage, (0.0, 0.0))[0]) / count_delta
         for stage, (total, count) in after.items()
         if (count_delta := count - before.get(stage, (0.0, 0.0))[1]) > 0
     }
-    return summarize(spec, duration, samples, stages)
+    return summarize(spec, duration, samples, stages, cpu)
 
 
 _STAGE_LINE: Final = re.compile(
@@ -304,6 +355,10 @@ def _passes(phase: Phase) -> bool:
     )
 
 
+def _cpu(phase: Phase) -> str:
+    return " / ".join(_ms(phase.cpu.get(role, math.nan)) for role in CPU_ROLES)
+
+
 def _stages(phase: Phase) -> str:
     return " / ".join(_ms(phase.stages.get(stage, math.nan)) for stage in STAGES)
 
@@ -326,7 +381,11 @@ METHOD: Final = (
     "scheduled duration. An answer is an error if it is not 200 within 10 s or still "
     "holds a placeholder. `stages` are chatguard's own mean milliseconds per request "
     "for redaction / vendor call / restoration, from its `/metrics` "
-    "(`chatguard_stage_seconds`) over the phase."
+    "(`chatguard_stage_seconds`) over the phase. `CPU ms per message`: CPU time (user + "
+    "system, from `/proc`) each process spent over the phase divided by the messages "
+    "sent to each path, for chatguard (its detection worker processes included) / the "
+    "pass-through / the upstream (which serves both paths) / the load generator (which "
+    "drives both paths)."
 )
 
 
@@ -359,8 +418,8 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
             "| detection | conversations | achieved chatguard | achieved pass-through "
             "| chatguard p50 / p99 ms | pass-through p50 / p99 ms | added p50 ms "
             "| added p99 ms | paired p50 / p99 ms | errors | max send lag ms "
-            "| stages ms | target | result |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| stages ms | CPU ms per message | target | result |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for phase in mine:
             if phase.long is not None:
@@ -371,7 +430,7 @@ def report(phases: Sequence[Phase], *, mode: str, command: str, facts: Sequence[
                 f"| {p.achieved_rate:.0f}/s | {_ms(g.p50)} / {_ms(g.p99)} "
                 f"| {_ms(p.p50)} / {_ms(p.p99)} | {_ms(a.p50)} | {_ms(a.p99)} "
                 f"| {_ms(a.paired_p50)} / {_ms(a.paired_p99)} | {g.errors + p.errors} "
-                f"| {_ms(max(g.max_lag, p.max_lag))} | {_stages(phase)} "
+                f"| {_ms(max(g.max_lag, p.max_lag))} | {_stages(phase)} | {_cpu(phase)} "
                 f"| added p50 <= {MAX_ADDED_P50_MS:.0f}, p99 <= {MAX_ADDED_P99_MS:.0f}"
                 f"{' at 200/s' if rate != RATE else ''} "
                 f"| {'PASS' if _passes(phase) else 'FAIL'}{'' if rate == RATE else ' (info)'} |"
@@ -464,12 +523,13 @@ async def _main(args: argparse.Namespace) -> str:
     specs = plan(args.rates, args.detections)
     for number, spec in enumerate(specs, 1):
         print(f"[{number}/{len(specs)}] {spec}", file=sys.stderr, flush=True)
+        pids: ServerPids = {}
         if args.servers == "subprocess":
-            context = servers_in_subprocesses(spec.detection)
+            context = servers_in_subprocesses(spec.detection, pids)
         else:
             context = servers_in_process(spec.detection)
         async with context as bases:
-            phases.append(await run_phase(bases, spec, duration=duration))
+            phases.append(await run_phase(bases, spec, duration=duration, pids=pids))
     command = ".venv/bin/python -m benchmarks.proxy.run" + (" --quick" if args.quick else "")
     if args.servers != "subprocess":
         command += f" --servers {args.servers}"

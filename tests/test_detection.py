@@ -11,7 +11,12 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from chatguard.errors import RedactionError, RedactionTimeoutError, UnsupportedLanguageError
+from chatguard.errors import (
+    ModelNotInstalledError,
+    RedactionError,
+    RedactionTimeoutError,
+    UnsupportedLanguageError,
+)
 from chatguard.redact.detection import (
     Detection,
     DetectionPool,
@@ -215,5 +220,15 @@ async def test_many_waiting_requests_each_get_their_own_answer(engine: Redaction
         requests = [DetectionRequest(text, None, 0.5) for text in MESSAGES * 10]
         answers = await asyncio.gather(*(pool.detect(r) for r in requests))
         assert answers == [detect_with(engine, r) for r in requests]
+    finally:
+        pool.close()
+
+
+async def test_a_worker_process_without_its_model_says_which_setting_is_wrong() -> None:
+    settings = RedactionSettings(executor="process", models={"de": "no_such_spacy_model"})
+    pool = DetectionPool(settings)
+    try:
+        with pytest.raises(ModelNotInstalledError, match="no_such_spacy_model"):
+            await pool.start()
     finally:
         pool.close()

@@ -209,6 +209,9 @@ class _ProcessWorker(_Worker):
         except (TimeoutError, RedactionError):
             self._stop(kill=True)
             raise RedactionError("a detection worker failed to start") from None
+        if isinstance(ready, ChatguardError):  # a model not installed, say: said as it is
+            self._stop(kill=True)
+            raise ready
         if ready != "ready":
             self._stop(kill=True)
             raise RedactionError("a detection worker failed to start")
@@ -276,7 +279,11 @@ def _worker_main(connection: multiprocessing.connection.Connection, settings_jso
     to stop (``None``) or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     logging.basicConfig(level=logging.WARNING)
-    engine = RedactionEngine(RedactionSettings.model_validate_json(settings_json))
+    try:
+        engine = RedactionEngine(RedactionSettings.model_validate_json(settings_json))
+    except ChatguardError as error:
+        connection.send(error)
+        return
     connection.send("ready")
     while True:
         try:
@@ -342,10 +349,13 @@ class DetectionPool:
             async with asyncio.TaskGroup() as starting:
                 for worker in self._workers:
                     starting.create_task(worker.start())
-        except* RedactionError:
+        except* ChatguardError as failed:
             for worker in self._workers:
                 worker.close()
-            raise RedactionError("the detection workers failed to start") from None
+            first = failed.exceptions[0]
+            raise (
+                first if isinstance(first, ChatguardError) else RedactionError("no detection")
+            ) from None
         queue: asyncio.PriorityQueue[_Job] = asyncio.PriorityQueue()
         self._queue = queue
         self._serving = [asyncio.create_task(self._serve(w, queue)) for w in self._workers]

@@ -15,8 +15,9 @@ Promises:
 * The user's new message is stored (redacted) before the vendor is called, so a
   failed vendor call loses nothing. The assistant's answer is stored (redacted for
   the transcript, in the language of the user's message it answers) right after it
-  was sent to the client, so that storing adds nothing to what the client waits for; if that fails, the client has the answer,
-  the failure is logged by type and counted in ``transcript_failures``.
+  was sent to the client, so that storing adds nothing to what the client waits for;
+  if that fails, the client has the answer, the failure is logged by type and
+  counted in ``transcript_failures``.
 * Vendor calls go through :mod:`chatguard.vendors.resilience`: ``GET /v1/models`` is
   retried when it fails, a chat completion only when the connection could not be made
   (never once it may have been received); while the vendor's circuit is open, both

@@ -35,7 +35,6 @@ from chatguard.pseudonym import IdentityMap
 from chatguard.retention import RetentionPolicy
 from chatguard.store.base import Store
 from chatguard.store.records import (
-    AuditEntry,
     ConsentRecord,
     Conversation,
     RecordKind,
@@ -370,17 +369,8 @@ class SubjectRights:
         actor: str | None = None,
         reason: str | None = None,
     ) -> None:
-        now = self._clock.now()
         await self._store.append_audit(
-            AuditEntry(
-                at=now,
-                action=action,
-                expires_at=self._policy.expires_at(RecordKind.AUDIT, now),
-                counts={str(kind): count for kind, count in counts.items()},
-                subject=subject,
-                actor=actor,
-                reason=reason,
-            )
+            self._policy.audit_entry(action, counts, subject=subject, actor=actor, reason=reason)
         )
 
 

@@ -604,7 +604,7 @@ class ConsentLedger:
         was shown); without a text (an operator's or a form's withdrawal) the text id
         and version are empty and the language is ``language``.
         """
-        self._require_purpose(purpose)
+        self.require_purpose(purpose)
         if not subject:
             raise ValueError("a consent needs a subject pseudonym")
         now = self._clock.now()
@@ -623,7 +623,7 @@ class ConsentLedger:
 
     async def state(self, subject: str, purpose: str) -> Decision | None:
         """The current decision: the newest record's, ``None`` when there is none."""
-        self._require_purpose(purpose)
+        self.require_purpose(purpose)
         newest = None
         for record in await self._store.consents(subject):  # oldest first, ties by id
             if record.purpose == purpose:
@@ -663,7 +663,7 @@ class ConsentLedger:
         text: ConsentText | None = None,
     ) -> Withdrawal:
         """``withdraw`` for each of the subject's pseudonyms of ``purpose``."""
-        self._require_purpose(purpose)
+        self.require_purpose(purpose)
         withdrawn: list[str] = []
         deleted_total = 0
         for pseudonym in dict.fromkeys(subject.pseudonyms(purpose)):
@@ -696,7 +696,8 @@ class ConsentLedger:
         """The current decision per purpose of one subject's records (oldest first)."""
         return {record.purpose: Decision(record.decision) for record in records}
 
-    def _require_purpose(self, purpose: str) -> None:
+    def require_purpose(self, purpose: str) -> None:
+        """:class:`~chatguard.errors.UnknownPurposeError` unless ``purpose`` is known."""
         if purpose not in self.purposes:
             raise UnknownPurposeError(f"unknown consent purpose; known: {', '.join(self.purposes)}")
 

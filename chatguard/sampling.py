@@ -24,7 +24,7 @@ from chatguard.retention import RetentionPolicy
 from chatguard.store.base import Store
 from chatguard.store.records import RecordKind, Sample, TranscriptEvent
 
-__all__ = ["QualitySampler"]
+__all__ = ["QualitySampler", "sample_to_json"]
 
 
 class QualitySampler:
@@ -131,6 +131,16 @@ class QualitySampler:
                 action, counts, subject=subject, actor=reviewer, reason=reason
             )
         )
+
+
+def sample_to_json(sample: Sample) -> dict[str, str]:
+    """A sample as the admin API and ``chatguard samples list`` write it: a reference
+    and times, no content."""
+    return {
+        "session": sample.session,
+        "sampled_at": sample.sampled_at.isoformat(),
+        "expires_at": sample.expires_at.isoformat(),
+    }
 
 
 def _required(reason: str, what: str) -> str:

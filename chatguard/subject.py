@@ -116,8 +116,9 @@ class SubjectRights:
         conversation with its transcript events, its placeholder values decrypted
         (placeholder -> value), whether it was sampled for quality review, the
         dialogue's state (language, hand-over time, what chatguard awaited, the
-        privacy reference's digest), and the consent decisions. For a session, that session only (with the channel
-        identity of its user, if any); for a channel identity, all its sessions.
+        privacy reference's digest), and the consent decisions. For a session, that
+        session only (with the channel identity of its user, if any); for a channel
+        identity, all its sessions.
         Audited as ``export`` with the counts.
         """
         subject = await self._find(channel=channel, user_id=user_id, session=session)

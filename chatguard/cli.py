@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chatguard.sampling import QualitySampler
     from chatguard.settings import Settings
     from chatguard.store.base import Store
+    from chatguard.store.records import TranscriptEvent
     from chatguard.subject import SubjectRights
 
 
@@ -206,13 +207,19 @@ async def transcript_show(
     sink: TextIO, *, config: Path | None, session: str, reason: str, actor: str | None
 ) -> int:
     """Print a conversation's (redacted) transcript; refused without a reason, audited."""
-    from chatguard.subject import event_to_json
-
     _require_reason(reason, "show a transcript")
     async with _subject_rights(config) as rights:
         events = await rights.transcript_show(session, reason, actor)
-    _write_json(sink, {"session": session, "events": [event_to_json(e) for e in events]})
+    _write_transcript(sink, session, events)
     return 0
+
+
+def _write_transcript(sink: TextIO, session: str, events: Sequence[TranscriptEvent]) -> None:
+    """A conversation's (redacted) transcript as ``transcript show`` and ``samples show``
+    print it."""
+    from chatguard.subject import event_to_json
+
+    _write_json(sink, {"session": session, "events": [event_to_json(e) for e in events]})
 
 
 def _require_reason(reason: str, what: str) -> None:
@@ -240,12 +247,10 @@ async def samples_show(
     sink: TextIO, *, config: Path | None, session: str, reviewer: str | None, reason: str
 ) -> int:
     """Print a sampled conversation's (redacted) transcript; with a reason, audited."""
-    from chatguard.subject import event_to_json
-
     _require_reason(reason, "read a quality sample")
     async with _quality_sampler(config) as sampler:
         events = await sampler.read(session, reviewer, reason)
-    _write_json(sink, {"session": session, "events": [event_to_json(e) for e in events]})
+    _write_transcript(sink, session, events)
     return 0
 
 

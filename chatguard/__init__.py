@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "VendorCircuitOpenError": "chatguard.errors",
     "TranslationError": "chatguard.errors",
     "InvalidRequestError": "chatguard.errors",
+    "UnknownPurposeError": "chatguard.errors",
     # shared types
     "Entity": "chatguard.model",
     "EntityType": "chatguard.model",
@@ -43,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "RestoredText": "chatguard.model",
     # configuration and time
     "Action": "chatguard.settings",
+    "ConsentSettings": "chatguard.settings",
     "DestinationPolicy": "chatguard.settings",
     "RedactionSettings": "chatguard.settings",
     "RetentionSettings": "chatguard.settings",
@@ -77,6 +79,20 @@ _EXPORTS: dict[str, str] = {
     "RetentionPolicy": "chatguard.retention",
     "RetentionSweeper": "chatguard.retention",
     "SubjectRights": "chatguard.subject",
+    # consent and quality sampling
+    "ConfirmationMatcher": "chatguard.consent",
+    "ConsentLedger": "chatguard.consent",
+    "ConsentSubject": "chatguard.consent",
+    "ConsentText": "chatguard.consent",
+    "ConsentTexts": "chatguard.consent",
+    "Decision": "chatguard.consent",
+    "PrivacyReferences": "chatguard.consent",
+    "Purpose": "chatguard.consent",
+    "Source": "chatguard.consent",
+    "TextKind": "chatguard.consent",
+    "WithdrawalMatcher": "chatguard.consent",
+    "new_privacy_reference": "chatguard.consent",
+    "QualitySampler": "chatguard.sampling",
 }
 
 __all__ = [
@@ -85,6 +101,13 @@ __all__ = [
     "ChatguardError",
     "Clock",
     "ConfigurationError",
+    "ConfirmationMatcher",
+    "ConsentLedger",
+    "ConsentSettings",
+    "ConsentSubject",
+    "ConsentText",
+    "ConsentTexts",
+    "Decision",
     "DecryptionError",
     "DestinationPolicy",
     "Entity",
@@ -99,7 +122,10 @@ __all__ = [
     "ModelNotInstalledError",
     "OverloadedError",
     "PlaceholderVault",
+    "PrivacyReferences",
     "PseudonymSettings",
+    "Purpose",
+    "QualitySampler",
     "ReasonRequiredError",
     "RedactedText",
     "RedactionEngine",
@@ -113,6 +139,7 @@ __all__ = [
     "RetentionSettings",
     "RetentionSweeper",
     "Settings",
+    "Source",
     "Store",
     "StoreError",
     "StoreSettings",
@@ -122,8 +149,10 @@ __all__ = [
     "SubjectNotFoundError",
     "SubjectRights",
     "SystemClock",
+    "TextKind",
     "TranslationError",
     "UnknownDestinationError",
+    "UnknownPurposeError",
     "UnsupportedLanguageError",
     "UserPseudonyms",
     "VaultEntry",
@@ -131,10 +160,12 @@ __all__ = [
     "VendorError",
     "VendorTimeoutError",
     "VendorUnavailableError",
+    "WithdrawalMatcher",
     "__version__",
     "load_keys",
     "load_settings",
     "make_store",
+    "new_privacy_reference",
     "new_session_pseudonym",
     "open_store",
 ]
@@ -155,6 +186,20 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from chatguard.clock import Clock, ManualClock, SystemClock
+    from chatguard.consent import (
+        ConfirmationMatcher,
+        ConsentLedger,
+        ConsentSubject,
+        ConsentText,
+        ConsentTexts,
+        Decision,
+        PrivacyReferences,
+        Purpose,
+        Source,
+        TextKind,
+        WithdrawalMatcher,
+        new_privacy_reference,
+    )
     from chatguard.crypto import KeyRing
     from chatguard.errors import (
         ChatguardError,
@@ -172,6 +217,7 @@ if TYPE_CHECKING:
         SubjectNotFoundError,
         TranslationError,
         UnknownDestinationError,
+        UnknownPurposeError,
         UnsupportedLanguageError,
         VendorCircuitOpenError,
         VendorError,
@@ -192,8 +238,10 @@ if TYPE_CHECKING:
     from chatguard.redact.restore import StreamRestorer
     from chatguard.redact.vault import InMemoryVault, PlaceholderVault, VaultEntry
     from chatguard.retention import RetentionPolicy, RetentionSweeper
+    from chatguard.sampling import QualitySampler
     from chatguard.settings import (
         Action,
+        ConsentSettings,
         DestinationPolicy,
         PseudonymSettings,
         RedactionSettings,

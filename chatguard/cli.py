@@ -17,8 +17,10 @@ from chatguard.errors import ChatguardError, ConfigurationError
 from chatguard.settings import load_settings
 
 if TYPE_CHECKING:
+    from chatguard.sampling import QualitySampler
     from chatguard.settings import Settings
     from chatguard.store.base import Store
+    from chatguard.store.records import TranscriptEvent
     from chatguard.subject import SubjectRights
 
 
@@ -145,6 +147,26 @@ async def _subject_rights(config: Path | None) -> AsyncIterator[SubjectRights]:
         )
 
 
+@asynccontextmanager
+async def _quality_sampler(config: Path | None) -> AsyncIterator[QualitySampler]:
+    """The quality sampler over the configured store (samples and transcripts are
+    stored redacted and consents in clear: no key is needed to read them)."""
+    from chatguard.clock import SystemClock
+    from chatguard.consent import ConsentLedger
+    from chatguard.retention import RetentionPolicy
+    from chatguard.sampling import QualitySampler
+
+    settings = load_settings(config)
+    clock = SystemClock()
+    policy = RetentionPolicy(settings.retention, clock)
+    consent = settings.consent
+    async with _opened_store(settings) as store:
+        ledger = ConsentLedger(store, policy, clock, purposes=consent.purposes)
+        yield QualitySampler(
+            store, ledger, policy, clock, rate=consent.sampling_rate, seed=consent.sampling_seed
+        )
+
+
 def _write_json(sink: TextIO, document: object) -> None:
     sink.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     sink.flush()
@@ -185,16 +207,50 @@ async def transcript_show(
     sink: TextIO, *, config: Path | None, session: str, reason: str, actor: str | None
 ) -> int:
     """Print a conversation's (redacted) transcript; refused without a reason, audited."""
-    from chatguard.errors import ReasonRequiredError
-    from chatguard.subject import event_to_json
-
-    if not reason.strip():  # refused before keys or the store are even touched
-        raise ReasonRequiredError(
-            'a reason is required to show a transcript: --reason "..." (it is audited)'
-        )
+    _require_reason(reason, "show a transcript")
     async with _subject_rights(config) as rights:
         events = await rights.transcript_show(session, reason, actor)
+    _write_transcript(sink, session, events)
+    return 0
+
+
+def _write_transcript(sink: TextIO, session: str, events: Sequence[TranscriptEvent]) -> None:
+    """A conversation's (redacted) transcript as ``transcript show`` and ``samples show``
+    print it."""
+    from chatguard.subject import event_to_json
+
     _write_json(sink, {"session": session, "events": [event_to_json(e) for e in events]})
+
+
+def _require_reason(reason: str, what: str) -> None:
+    """Refuse before keys or the store are even touched."""
+    from chatguard.errors import ReasonRequiredError
+
+    if not reason.strip():
+        raise ReasonRequiredError(f'a reason is required to {what}: --reason "..." (it is audited)')
+
+
+async def samples_list(
+    sink: TextIO, *, config: Path | None, reviewer: str | None, reason: str
+) -> int:
+    """Print the quality samples whose sessions' consent is granted; with a reason, audited."""
+    from chatguard.sampling import sample_to_json
+
+    _require_reason(reason, "list quality samples")
+    async with _quality_sampler(config) as sampler:
+        samples = await sampler.samples(reviewer, reason)
+    _write_json(sink, {"samples": [sample_to_json(sample) for sample in samples]})
+    return 0
+
+
+async def samples_show(
+    sink: TextIO, *, config: Path | None, session: str, reviewer: str | None, reason: str
+) -> int:
+    """Print a sampled conversation's (redacted) transcript; with a reason, audited."""
+    _require_reason(reason, "read a quality sample")
+    async with _quality_sampler(config) as sampler:
+        events = await sampler.read(session, reviewer, reason)
+    _write_transcript(sink, session, events)
     return 0
 
 
@@ -269,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--reason", default="", help="why (required; written to the audit log)")
     show.add_argument("--actor", help="who is looking (default: the login name)")
 
+    samples = commands.add_parser("samples", help="quality samples (with consent), for reviewers")
+    samples_commands = samples.add_subparsers(dest="samples_command", required=True)
+    listing = samples_commands.add_parser("list", help="the sampled sessions, with a reason")
+    showing = samples_commands.add_parser("show", help="one sampled transcript, with a reason")
+    showing.add_argument("session", metavar="SESSION", help="the session pseudonym")
+    for reviewing in (listing, showing):
+        reviewing.add_argument(
+            "--reason", default="", help="why (required; written to the audit log)"
+        )
+        reviewing.add_argument("--reviewer", help="who is looking (default: the login name)")
+
     exports = commands.add_parser("export", help="anonymised exports")
     export_commands = exports.add_subparsers(dest="export_command", required=True)
     analytics = export_commands.add_parser(
@@ -335,6 +402,13 @@ async def _run_state_command(parser: argparse.ArgumentParser, args: argparse.Nam
         actor = args.actor or _login_name()
         return await transcript_show(
             out, config=config, session=args.session, reason=args.reason, actor=actor
+        )
+    if args.command == "samples":
+        reviewer = args.reviewer or _login_name()
+        if args.samples_command == "list":
+            return await samples_list(out, config=config, reviewer=reviewer, reason=args.reason)
+        return await samples_show(
+            out, config=config, session=args.session, reviewer=reviewer, reason=args.reason
         )
     return await export_analytics(out, config=config, since=args.since, until=args.until)
 

@@ -15,9 +15,10 @@ Promises:
   nothing was forwarded and the caller reports them.
 * Live agents (``agents``, Genesys): when an output asks for a human, the
   conversation is handed over once (the agents get the conversation so far, see
-  :mod:`chatguard.vendors.genesys`) and marked by a ``system`` transcript event
-  ``HANDED_OVER``, so the mark survives restarts and the user sees it in the
-  transcript. From then on each user turn goes to the agents instead of the bot
+  :mod:`chatguard.vendors.genesys`) and marked, in one store write, by the
+  conversation's ``handed_over_at`` (what later turns read, so the mark survives
+  restarts) and a ``system`` transcript event ``HANDED_OVER`` (so the person sees it
+  in their transcript and export). From then on each user turn goes to the agents instead of the bot
   (the ``nlp`` text with the placeholders of the types the ``agent`` policy keeps
   restored, translated into the agents' language when translation is on, see
   :meth:`GenesysOpenMessaging.send_turn`) and returns no outputs: the agents' replies
@@ -29,7 +30,7 @@ Promises:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from chatguard.errors import VendorError
@@ -132,7 +133,7 @@ class Dialogue:
         """
         guard = self.guard
         conversation = await guard.conversation(session)
-        if self.agents is not None and await self._handed_over(session):
+        if self.agents is not None and conversation.handed_over_at is not None:
             return await self._to_agents(self.agents, conversation, redacted, language)
 
         async def redact(leaf: str) -> str:
@@ -174,7 +175,7 @@ class Dialogue:
                 await self.agents.hand_over(session)
             except VendorError:
                 return [*shown, ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
-            await self._mark_handed_over(session)
+            await self._mark_handed_over(await guard.conversation(session))
         return shown
 
     async def _to_agents(
@@ -190,23 +191,19 @@ class Dialogue:
             return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
         return []
 
-    async def _handed_over(self, session: str) -> bool:
-        return any(
-            event.author is Author.SYSTEM and event.text == HANDED_OVER
-            for event in await self.guard.store.events(session)
-        )
-
-    async def _mark_handed_over(self, session: str) -> None:
+    async def _mark_handed_over(self, conversation: Conversation) -> None:
         guard = self.guard
-        await guard.store.append_event(
+        now = guard.clock.now()
+        await guard.store.record_event(
             TranscriptEvent(
-                session=session,
-                at=guard.clock.now(),
+                session=conversation.session,
+                at=now,
                 direction=Direction.OUTBOUND,
                 author=Author.SYSTEM,
                 text=HANDED_OVER,
                 expires_at=guard.retention.expires_at(RecordKind.TRANSCRIPTS),
-            )
+            ),
+            replace(conversation, handed_over_at=now),
         )
 
     async def _converse(self, turn: BotTurn) -> list[BotOutput]:

@@ -90,6 +90,12 @@ class ReasonRequiredError(ChatguardError):
     http_status = 400
 
 
+class UnknownPurposeError(ChatguardError):
+    """A consent purpose that is neither built in nor configured (``consent.purposes``)."""
+
+    http_status = 400
+
+
 class InvalidRequestError(ChatguardError):
     """A client's request is malformed (not JSON, or missing what the API requires)."""
 

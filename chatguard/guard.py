@@ -12,12 +12,21 @@ from types import TracebackType
 from typing import NewType, overload
 
 from chatguard.clock import Clock, SystemClock
+from chatguard.consent import (
+    ConfirmationMatcher,
+    ConsentLedger,
+    ConsentSubject,
+    ConsentTexts,
+    PrivacyReferences,
+    WithdrawalMatcher,
+)
 from chatguard.errors import SubjectNotFoundError
 from chatguard.model import RedactionResult, RestoredText
 from chatguard.pseudonym import IdentityMap, Keys, load_keys, new_session_pseudonym
 from chatguard.redact.engine import RedactionEngine
 from chatguard.redact.redactor import Redactor
 from chatguard.retention import RetentionPolicy, RetentionSweeper
+from chatguard.sampling import QualitySampler
 from chatguard.settings import Settings
 from chatguard.store import Store, open_store
 from chatguard.store.records import (
@@ -55,6 +64,11 @@ class ChatGuard:
       ``delivery`` key (``delivery_key``), a message already stored under that key,
       by any process on the store, is not stored again and they return ``None``.
     * If redaction or the store fails, these raise and nothing is to be forwarded.
+    * Consent (``[consent]``): ``consents`` is the ledger, ``sampler`` the quality
+      sampler, ``texts`` the consent texts (the operator's ``consent.texts_file``
+      over the shipped ones, read when the guard is built), ``references`` the
+      privacy references, ``withdrawals`` and ``answers`` read what the user types;
+      ``consent_subject`` finds whom a consent request is about.
 
     Example::
 
@@ -83,6 +97,20 @@ class ChatGuard:
         self.redactor = Redactor(settings, engine=engine, vault=self.vault)
         self.sweeper = RetentionSweeper(store, self.clock, settings.retention.audit)
         self.rights = SubjectRights(store, keys.store, self.identities, self.clock, self.retention)
+        consent = settings.consent
+        self.texts = ConsentTexts.load(consent.texts_file)
+        self.consents = ConsentLedger(store, self.retention, self.clock, purposes=consent.purposes)
+        self.sampler = QualitySampler(
+            store,
+            self.consents,
+            self.retention,
+            self.clock,
+            rate=consent.sampling_rate,
+            seed=consent.sampling_seed,
+        )
+        self.references = PrivacyReferences(store, keys.store)
+        self.withdrawals = WithdrawalMatcher()
+        self.answers = ConfirmationMatcher(self.texts)
         self._keyring = keys.store
 
     @classmethod
@@ -140,6 +168,49 @@ class ChatGuard:
         if conversation is None:
             raise SubjectNotFoundError("no conversation under that session pseudonym")
         return conversation
+
+    async def consent_subject(
+        self,
+        *,
+        reference: str | None = None,
+        session: str | None = None,
+        channel: str | None = None,
+        user_id: str | None = None,
+    ) -> ConsentSubject:
+        """Whom a consent request is about, named one way: by privacy ``reference``
+        (its conversation's session, and its user if any), by ``session`` (the same),
+        or by ``channel`` and ``user_id`` (every pseudonym of the user, under every
+        pseudonym key, and all their sessions).
+
+        :class:`~chatguard.errors.SubjectNotFoundError` when nothing is held that way
+        (a malformed reference included); its message names nothing of the request.
+        A session whose conversation has expired is still found while consent
+        records are held under it: their proof outlives the conversation.
+        """
+        by_identity = channel is not None or user_id is not None
+        ways = (reference is not None) + (session is not None) + by_identity
+        if ways != 1 or (by_identity and not (channel and user_id)):
+            raise ValueError("name a subject by reference, by session, or by channel and user_id")
+        if reference is not None:
+            found = await self.references.find(reference)
+            if found is None:
+                raise SubjectNotFoundError("no conversation holds that privacy reference")
+            return ConsentSubject((found.session,), () if found.user is None else (found.user,))
+        if session is not None:
+            held = await self.store.get_conversation(session)
+            if held is None and not await self.consents.history(session):
+                raise SubjectNotFoundError("nothing is held under that session pseudonym")
+            return ConsentSubject(
+                (session,), () if held is None or held.user is None else (held.user,)
+            )
+        assert channel is not None and user_id is not None
+        pseudonyms = await self.identities.find_all(channel, user_id)
+        if not pseudonyms:
+            raise SubjectNotFoundError("nothing is held for that channel identity")
+        sessions = [
+            held.session for user in pseudonyms for held in await self.store.conversations_of(user)
+        ]
+        return ConsentSubject(tuple(sessions), tuple(pseudonyms))
 
     def delivery_key(self, channel: str, message_id: str) -> DeliveryKey:
         """The key by which ``user_message`` and ``reply`` recognise the message that

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from chatguard.clock import Clock
@@ -51,6 +52,29 @@ class RetentionPolicy:
         """How long a record of ``kind`` is kept (``retention.<kind>``)."""
         duration: timedelta = getattr(self._settings, kind.value)
         return duration
+
+    def audit_entry(
+        self,
+        action: str,
+        counts: Mapping[str, int] | Mapping[RecordKind, int],
+        *,
+        subject: str | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> AuditEntry:
+        """An audit entry of ``action`` made now, kept for ``retention.audit``:
+        ``counts`` per kind, the subject's pseudonym, the actor and the reason, never
+        content."""
+        now = self._clock.now()
+        return AuditEntry(
+            at=now,
+            action=action,
+            expires_at=self.expires_at(RecordKind.AUDIT, now),
+            counts={str(kind): count for kind, count in counts.items()},
+            subject=subject,
+            actor=actor,
+            reason=reason,
+        )
 
     def expires_at(self, kind: RecordKind, start: datetime | None = None) -> datetime:
         """When a record of ``kind`` written at ``start`` (default: now) expires.

@@ -420,6 +420,47 @@ class ChannelsSettings(BaseModel):
     messenger: MessengerSettings = Field(default_factory=MessengerSettings)
 
 
+#: What a purpose added by configuration may be called: a lower-case identifier.
+_PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class ConsentSettings(BaseModel):
+    """Consent purposes, quality sampling and the consent texts (see ``docs/consent.md``)."""
+
+    model_config = {"extra": "forbid"}
+
+    purposes: list[str] = Field(
+        default_factory=list,
+        description="Purposes besides quality_sampling and push_notifications.",
+    )
+    sampling_rate: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Share of consenting live-chat sessions picked for quality review.",
+    )
+    sampling_seed: int | None = Field(
+        default=None, description="Makes the sampler's draws reproducible (tests only)."
+    )
+    answer_timeout: Duration = Field(
+        default=timedelta(minutes=2),
+        description="How long the hand-over question waits for an answer; then it counts as no.",
+    )
+    texts_file: Path | None = Field(
+        default=None, description="A TOML file of consent texts that replace shipped ones."
+    )
+
+    @field_validator("purposes")
+    @classmethod
+    def _purpose_names(cls, purposes: list[str]) -> list[str]:
+        for name in purposes:
+            if not _PURPOSE_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not a purpose name (lower-case letters, digits, underscores)"
+                )
+        return list(dict.fromkeys(purposes))
+
+
 class AdminSettings(BaseModel):
     """The admin API under ``/admin/``: disabled (503) until a bearer token is set."""
 
@@ -450,6 +491,7 @@ class Settings(BaseSettings):
     vendors: VendorsSettings = Field(default_factory=VendorsSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
     policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
 
     @field_validator("policy")

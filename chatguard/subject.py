@@ -35,7 +35,6 @@ from chatguard.pseudonym import IdentityMap
 from chatguard.retention import RetentionPolicy
 from chatguard.store.base import Store
 from chatguard.store.records import (
-    AuditEntry,
     ConsentRecord,
     Conversation,
     RecordKind,
@@ -45,7 +44,7 @@ from chatguard.store.records import (
 )
 from chatguard.store.vault import open_vault_value
 
-__all__ = ["SubjectRights", "coarsen", "event_to_json"]
+__all__ = ["SubjectRights", "coarsen", "consent_to_json", "event_to_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +114,11 @@ class SubjectRights:
 
         The document holds the channel identity (when the subject has one), each
         conversation with its transcript events, its placeholder values decrypted
-        (placeholder -> value) and whether it was sampled for quality review, and the
-        consent decisions. For a session, that session only (with the channel
-        identity of its user, if any); for a channel identity, all its sessions.
+        (placeholder -> value), whether it was sampled for quality review, the
+        dialogue's state (language, hand-over time, what chatguard awaited, the
+        privacy reference's digest), and the consent decisions. For a session, that
+        session only (with the channel identity of its user, if any); for a channel
+        identity, all its sessions.
         Audited as ``export`` with the counts.
         """
         subject = await self._find(channel=channel, user_id=user_id, session=session)
@@ -150,7 +151,7 @@ class SubjectRights:
         consents: list[dict[str, Any]] = []
         for pseudonym in consent_subjects:
             for record in await self._store.consents(pseudonym):
-                consents.append(_consent_document(record))
+                consents.append(consent_to_json(record))
         counts[RecordKind.CONSENTS] = len(consents)
         if identity is not None:
             counts[RecordKind.IDENTITIES] = 1
@@ -178,6 +179,17 @@ class SubjectRights:
             "created_at": _iso(conversation.created_at),
             "last_activity": _iso(conversation.last_activity),
             "expires_at": _iso(conversation.expires_at),
+            "language": conversation.language,
+            "handed_over_at": _optional_iso(conversation.handed_over_at),
+            "awaiting": None
+            if conversation.awaiting is None
+            else {
+                "what": conversation.awaiting,
+                "since": _optional_iso(conversation.awaiting_since),
+                "until": _optional_iso(conversation.awaiting_until),
+            },
+            # Only the keyed digest is held: the code itself was told to the person.
+            "privacy_reference_digest": conversation.reference,
             "events": [event_to_json(event) for event in events],
             "values": {
                 entry.placeholder: {
@@ -370,17 +382,8 @@ class SubjectRights:
         actor: str | None = None,
         reason: str | None = None,
     ) -> None:
-        now = self._clock.now()
         await self._store.append_audit(
-            AuditEntry(
-                at=now,
-                action=action,
-                expires_at=self._policy.expires_at(RecordKind.AUDIT, now),
-                counts={str(kind): count for kind, count in counts.items()},
-                subject=subject,
-                actor=actor,
-                reason=reason,
-            )
+            self._policy.audit_entry(action, counts, subject=subject, actor=actor, reason=reason)
         )
 
 
@@ -391,6 +394,10 @@ def _anonymous_id(salt: bytes, kind: str, pseudonym: str) -> str:
 
 def _iso(at: datetime) -> str:
     return at.isoformat()
+
+
+def _optional_iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
 
 
 def event_to_json(event: TranscriptEvent) -> dict[str, Any]:
@@ -407,7 +414,8 @@ def event_to_json(event: TranscriptEvent) -> dict[str, Any]:
     }
 
 
-def _consent_document(record: ConsentRecord) -> dict[str, Any]:
+def consent_to_json(record: ConsentRecord) -> dict[str, Any]:
+    """A consent record as the export and the admin API write it."""
     return {
         "subject": record.subject,
         "purpose": record.purpose,

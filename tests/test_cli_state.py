@@ -1,6 +1,7 @@
 """The state commands of the command line, run as real processes against a SQLite
 file, with the keys given through the environment as in production:
-`chatguard sweep`, `subject export|erase`, `transcript show`, `export analytics`."""
+`chatguard sweep`, `subject export|erase`, `transcript show`, `samples list|show`,
+`export analytics`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from chatguard.clock import Clock, ManualClock, SystemClock
+from chatguard.consent import ConsentLedger, Decision, Purpose, Source
 from chatguard.crypto import KeyRing
 from chatguard.pseudonym import IdentityMap, UserPseudonyms, new_session_pseudonym
 from chatguard.redact.vault import VaultEntry
@@ -28,6 +30,7 @@ from chatguard.store.records import (
     Direction,
     EventKind,
     RecordKind,
+    Sample,
     TranscriptEvent,
 )
 from chatguard.store.sqlite import SqliteStore
@@ -258,3 +261,80 @@ def test_state_commands_refuse_to_run_without_keys(deployment: Deployment) -> No
     assert done.returncode == 2
     assert "CHATGUARD_STORE__ENCRYPTION_KEY" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+# --- quality samples -------------------------------------------------------------------
+
+
+async def _sampled(deployment: Deployment, session: str, *decisions: Decision) -> None:
+    """The session's quality-sampling decisions, in order, and a sample of it."""
+    clock = SystemClock()
+    store = SqliteStore(deployment.url, clock)
+    await store.open()
+    try:
+        policy = RetentionPolicy(RetentionSettings(), clock)
+        ledger = ConsentLedger(store, policy, clock)
+        for decision in decisions:
+            await ledger.record(
+                session, Purpose.QUALITY_SAMPLING, decision, Source.CHAT, None, "en"
+            )
+        await store.save_sample(Sample(session, clock.now(), policy.expires_at(RecordKind.SAMPLES)))
+    finally:
+        await store.close()
+
+
+async def _audit_of(deployment: Deployment) -> list[tuple[str, str | None, str | None, str | None]]:
+    store = SqliteStore(deployment.url, SystemClock())
+    await store.open()
+    try:
+        return [(e.action, e.subject, e.actor, e.reason) for e in await store.audit_entries()]
+    finally:
+        await store.close()
+
+
+def test_samples_list_shows_consenting_samples_only_and_is_audited(
+    deployment: Deployment,
+) -> None:
+    kept, _ = asyncio.run(deployment.chat(SystemClock(), "web", None, WEB_NAME))
+    gone, _ = asyncio.run(deployment.chat(SystemClock(), "web", None, NAME))
+    asyncio.run(_sampled(deployment, kept, Decision.GRANTED))
+    asyncio.run(_sampled(deployment, gone, Decision.GRANTED, Decision.WITHDRAWN))
+
+    listed = _json(
+        deployment.run("samples", "list", "--reason", "QA week 15", "--reviewer", "alice")
+    )
+
+    assert [sample["session"] for sample in listed["samples"]] == [kept]  # type: ignore[index]
+    assert asyncio.run(_audit_of(deployment)) == [("sample_list", None, "alice", "QA week 15")]
+
+
+def test_samples_show_prints_the_redacted_transcript_and_is_audited(
+    deployment: Deployment,
+) -> None:
+    session, _ = asyncio.run(deployment.chat(SystemClock(), "web", None, WEB_NAME))
+    asyncio.run(_sampled(deployment, session, Decision.GRANTED))
+
+    shown = _json(deployment.run("samples", "show", session, "--reason", "QA week 15"))
+
+    assert shown["session"] == session
+    assert [event["text"] for event in shown["events"]] == ["I am <PERSON_1>", ""]  # type: ignore[attr-defined]
+    assert WEB_NAME not in json.dumps(shown)
+    [(action, subject, reviewer, reason)] = asyncio.run(_audit_of(deployment))
+    assert (action, subject, reason) == ("sample_read", session, "QA week 15")
+    assert reviewer  # the login name when --reviewer is not given
+
+
+def test_samples_are_refused_without_a_reason_and_unknown_ones_are_not_found(
+    deployment: Deployment,
+) -> None:
+    session, _ = asyncio.run(deployment.chat(SystemClock(), "web", None, WEB_NAME))
+    asyncio.run(_sampled(deployment, session, Decision.GRANTED, Decision.WITHDRAWN))
+
+    for args in (["list"], ["list", "--reason", " "], ["show", session]):
+        done = deployment.run("samples", *args)
+        assert done.returncode == 2 and done.stdout == ""
+        assert "a reason is required" in done.stderr and session not in done.stderr
+    withdrawn = deployment.run("samples", "show", session, "--reason", "QA week 15")
+    assert withdrawn.returncode == 2 and withdrawn.stdout == ""
+    assert withdrawn.stderr.count("\n") == 1 and session not in withdrawn.stderr
+    assert asyncio.run(_audit_of(deployment)) == []

@@ -3,16 +3,28 @@ replies, 30-day expiry, failing closed when the store is gone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from chatguard.clock import ManualClock
+from chatguard.consent import (
+    ConsentSubject,
+    Decision,
+    Purpose,
+    Source,
+    TextKind,
+    new_privacy_reference,
+)
 from chatguard.errors import ConfigurationError, StoreError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
-from chatguard.settings import Settings
+from chatguard.pseudonym import Keys
+from chatguard.redact.engine import RedactionEngine
+from chatguard.settings import ConsentSettings, Settings
 from chatguard.store.records import Author, EventKind
+from chatguard.store.sqlite import SqliteStore
 from tests.on_disk import bytes_on_disk
 
 NAME = "Anna Keller"
@@ -161,3 +173,102 @@ async def test_open_refuses_to_start_without_keys_outside_demo_mode(tmp_path: Pa
     settings = Settings.model_validate({"store": {"url": f"sqlite:///{tmp_path / 'x.db'}"}})
     with pytest.raises(ConfigurationError, match="CHATGUARD_PSEUDONYM__KEY"):
         await ChatGuard.open(settings)
+
+
+# --- consent -------------------------------------------------------------------------
+
+
+async def test_the_guard_builds_consent_and_sampling_from_the_consent_settings(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
+) -> None:
+    texts = tmp_path / "texts.toml"
+    texts.write_text('[answer_yes]\nversion = "ours-1"\nen = "Yes, go ahead"\n')
+    settings = Settings(
+        consent=ConsentSettings(
+            purposes=["newsletter"], sampling_rate=1.0, sampling_seed=3, texts_file=texts
+        )
+    )
+    store = SqliteStore(f"sqlite:///{tmp_path / 'guard.db'}", clock)
+    await store.open()
+    guard = ChatGuard(settings, store=store, keys=keys, engine=engine, clock=clock)
+    try:
+        assert guard.consents.purposes == ("quality_sampling", "push_notifications", "newsletter")
+        assert guard.texts.get(TextKind.ANSWER_YES, "it").text == "Yes, go ahead"
+        assert guard.answers.answer("yes, go ahead") is True
+        session = (await guard.start_conversation("web")).session
+        await guard.consents.record(
+            session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
+        )
+        assert await guard.sampler.maybe_sample(session) is not None  # rate 1.0
+    finally:
+        await guard.close()
+
+
+async def test_a_bad_consent_texts_file_stops_the_guard_naming_the_key(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
+) -> None:
+    texts = tmp_path / "texts.toml"
+    texts.write_text('[answer_yes]\nen = "Yes, go ahead"\n')
+    store = SqliteStore(f"sqlite:///{tmp_path / 'guard.db'}", clock)
+    await store.open()
+    try:
+        with pytest.raises(ConfigurationError, match=r"answer_yes\.version"):
+            ChatGuard(
+                Settings(consent=ConsentSettings(texts_file=texts)),
+                store=store,
+                keys=keys,
+                engine=engine,
+                clock=clock,
+            )
+    finally:
+        await store.close()
+
+
+async def test_a_consent_request_finds_its_person_by_reference_session_or_channel_identity(
+    guard: ChatGuard, clock: ManualClock
+) -> None:
+    first = await guard.start_conversation("messenger", user_id="psid-5550001")
+    clock.advance(timedelta(hours=1))
+    second = await guard.start_conversation("messenger", user_id="psid-5550001")
+    issued = await guard.references.issue()
+    await guard.store.save_conversation(replace(second, reference=issued.digest))
+    web = await guard.start_conversation("web")
+    assert second.user is not None
+
+    by_reference = await guard.consent_subject(reference=issued.code.lower())
+    by_session = await guard.consent_subject(session=web.session)
+    by_identity = await guard.consent_subject(channel="messenger", user_id="psid-5550001")
+
+    assert by_reference == ConsentSubject((second.session,), (second.user,))
+    assert by_session == ConsentSubject((web.session,), ())
+    assert by_identity == ConsentSubject((first.session, second.session), (second.user,))
+    for unknown in (
+        {"reference": new_privacy_reference()},
+        {"reference": "not a code"},
+        {"session": "guest-nobodynobody"},
+        {"channel": "messenger", "user_id": "psid-0000000"},
+    ):
+        with pytest.raises(SubjectNotFoundError) as refused:
+            await guard.consent_subject(**unknown)
+        assert not any(value in str(refused.value) for value in unknown.values())
+    with pytest.raises(ValueError, match="name a subject"):
+        await guard.consent_subject(session=web.session, reference=issued.code)
+    with pytest.raises(ValueError, match="name a subject"):
+        await guard.consent_subject(channel="messenger")
+
+
+async def test_consent_proof_under_an_expired_session_can_still_be_withdrawn(
+    guard: ChatGuard, clock: ManualClock
+) -> None:
+    session = (await guard.start_conversation("web")).session
+    await guard.consents.record(
+        session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
+    )
+    clock.advance(timedelta(days=31))
+    assert await guard.store.get_conversation(session) is None
+
+    subject = await guard.consent_subject(session=session)
+    withdrawal = await guard.consents.withdraw_subject(
+        subject, Purpose.QUALITY_SAMPLING, Source.API, "und"
+    )
+    assert withdrawal.withdrawn == (session,)

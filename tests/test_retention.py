@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from chatguard.clock import ManualClock
+from chatguard.consent import ConsentLedger, Decision, Purpose, Source
 from chatguard.errors import StoreUnavailableError
 from chatguard.retention import RetentionPolicy, RetentionSweeper
 from chatguard.settings import RetentionSettings, load_settings
@@ -181,6 +182,40 @@ async def test_conversation_is_present_on_day_29_and_gone_on_day_31(
     }
     assert await _held(store, SESSION) == {"conversation": 0, "events": 0, "vault": 0, "sample": 0}
     assert await store.get_identity(USER) is None
+
+
+async def test_samples_and_consent_covered_data_go_at_30_days_and_the_proof_of_consent_stays(
+    store: SqliteStore, policy: RetentionPolicy, sweeper: RetentionSweeper, clock: ManualClock
+) -> None:
+    ledger = ConsentLedger(store, policy, clock)
+    await ledger.record(
+        SESSION, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "pt"
+    )
+    await ledger.record(
+        USER, Purpose.PUSH_NOTIFICATIONS, Decision.GRANTED, Source.MESSENGER_OPTIN, None, "pt"
+    )
+    await _chat(store, policy, SESSION)  # sampled, with the consent just recorded
+
+    clock.advance(timedelta(days=29))
+    assert await sweeper.sweep_once() == {}
+    assert await _held(store, SESSION) == {"conversation": 1, "events": 3, "vault": 2, "sample": 1}
+
+    clock.advance(timedelta(days=1))  # day 30: the chat and its sample are due
+    deleted = await sweeper.sweep_once()
+    assert deleted[RecordKind.SAMPLES] == 1 and RecordKind.CONSENTS not in deleted
+    assert await _held(store, SESSION) == {"conversation": 0, "events": 0, "vault": 0, "sample": 0}
+    # The proof of what the person agreed to outlives the data it covered.
+    assert [r.decision for r in await ledger.history(SESSION)] == ["granted"]
+    assert [r.decision for r in await ledger.history(USER)] == ["granted"]
+
+    clock.advance(timedelta(days=365) - timedelta(seconds=1))
+    assert await sweeper.sweep_once() == {}
+    assert len(await ledger.history(SESSION)) == 1
+
+    clock.advance(timedelta(seconds=1))  # 30 days + 1 year
+    assert (await sweeper.sweep_once())[RecordKind.CONSENTS] == 2  # and the first sweep's audit
+    assert await ledger.history(SESSION) == [] and await ledger.history(USER) == []
+    assert not await ledger.allows(USER, Purpose.PUSH_NOTIFICATIONS)
 
 
 async def test_sweep_is_audited_with_counts_and_no_content(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,10 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[redaction]\ntimeuot = 1\n", "redaction.timeuot"),
         ("[vendors.cognigy]\nbreaker_failures = 0\n", "vendors.cognigy.breaker_failures"),
         ("[channels.messenger]\nbreaker_reset = 'soon'\n", "channels.messenger.breaker_reset"),
+        ("[consent]\nsampling_rate = 1.5\n", "consent.sampling_rate"),
+        ("[consent]\npurposes = ['Marketing Calls']\n", "consent.purposes"),
+        ("[consent]\nanswer_timeout = 'soon'\n", "consent.answer_timeout"),
+        ("[consent]\ntext_file = 'texts.toml'\n", "consent.text_file"),
     ],
 )
 def test_invalid_configuration_names_the_bad_key(tmp_path: Path, toml: str, key: str) -> None:
@@ -94,3 +99,28 @@ def test_a_secrets_directory_that_is_missing_is_an_error(
     monkeypatch.setenv("CHATGUARD_SECRETS_DIR", str(tmp_path / "absent"))
     with pytest.raises(ConfigurationError, match="CHATGUARD_SECRETS_DIR"):
         load_settings()
+
+
+def test_consent_defaults_sample_five_percent_and_wait_two_minutes_for_an_answer() -> None:
+    consent = load_settings().consent
+    assert consent.purposes == []
+    assert consent.sampling_rate == 0.05
+    assert consent.sampling_seed is None
+    assert consent.answer_timeout == timedelta(minutes=2)
+    assert consent.texts_file is None
+
+
+def test_consent_settings_come_from_the_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "chatguard.toml"
+    config.write_text(
+        "[consent]\npurposes = ['newsletter', 'newsletter']\nanswer_timeout = '90s'\n"
+        "texts_file = 'texts.toml'\n"
+    )
+    monkeypatch.setenv("CHATGUARD_CONSENT__SAMPLING_RATE", "0.2")
+    consent = load_settings(config).consent
+    assert consent.purposes == ["newsletter"]
+    assert consent.answer_timeout == timedelta(seconds=90)
+    assert consent.sampling_rate == 0.2
+    assert consent.texts_file == Path("texts.toml")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from chatguard.clock import ManualClock
+from chatguard.consent import PrivacyReferences
 from chatguard.crypto import KeyRing, random_key
 from chatguard.errors import ReasonRequiredError, SubjectNotFoundError
 from chatguard.pseudonym import IdentityMap, UserPseudonyms, new_session_pseudonym
@@ -209,6 +210,97 @@ async def test_a_subject_is_named_one_way(state: State) -> None:
         await state.rights.export(channel="messenger", session="guest-aaaaaaaaaaaa")
     with pytest.raises(ValueError, match="channel and user_id, or by session"):
         await state.rights.export(channel="messenger")
+
+
+async def _in_dialogue(state: State, session: str) -> Conversation:
+    """The conversation as the dialogue leaves it after the consent question: its
+    language, hand-over, the answer it awaits, a privacy reference (the digest), the
+    session's consent and quality sample."""
+    held = await state.store.get_conversation(session)
+    assert held is not None
+    now = state.clock.now()
+    references = PrivacyReferences(state.store, state.keyring)
+    issued = await references.issue()
+    stateful = replace(
+        held,
+        language="pt",
+        handed_over_at=now,
+        awaiting="withdrawal:quality_sampling",
+        awaiting_since=now,
+        awaiting_until=now + timedelta(minutes=2),
+        reference=issued.digest,
+    )
+    await state.store.save_conversation(stateful)
+    await state.store.append_consent(
+        ConsentRecord(
+            session,
+            "quality_sampling",
+            "granted",
+            now,
+            "chat",
+            "quality_sampling_question",
+            "2026-12-01",
+            "pt",
+            state.policy.expires_at(RecordKind.CONSENTS),
+        )
+    )
+    await state.store.save_sample(Sample(session, now, state.policy.expires_at(RecordKind.SAMPLES)))
+    assert await references.find(issued.code) == stateful
+    return stateful
+
+
+async def test_the_export_shows_the_dialogues_state_the_sample_and_the_reference_digest_only(
+    state: State,
+) -> None:
+    session = await _conversation(state, "web", None, [("PERSON", NAME)])
+    held = await _in_dialogue(state, session)
+
+    document = await state.rights.export(session=session)
+
+    [conversation] = document["conversations"]
+    assert conversation["language"] == "pt"
+    assert conversation["handed_over_at"] == START.isoformat()
+    assert conversation["awaiting"] == {
+        "what": "withdrawal:quality_sampling",
+        "since": START.isoformat(),
+        "until": (START + timedelta(minutes=2)).isoformat(),
+    }
+    assert conversation["privacy_reference_digest"] == held.reference
+    assert conversation["quality_sample"] == {
+        "sampled_at": START.isoformat(),
+        "expires_at": (START + timedelta(days=30)).isoformat(),
+    }
+    [consent] = document["consents"]
+    assert (consent["subject"], consent["text_id"], consent["language"]) == (
+        session,
+        "quality_sampling_question",
+        "pt",
+    )
+
+
+async def test_a_conversation_without_dialogue_state_exports_it_as_empty(state: State) -> None:
+    session = await _conversation(state, "web", None, [("PERSON", NAME)])
+    [conversation] = (await state.rights.export(session=session))["conversations"]
+    assert (
+        conversation["language"],
+        conversation["handed_over_at"],
+        conversation["awaiting"],
+        conversation["privacy_reference_digest"],
+    ) == (None, None, None, None)
+
+
+async def test_erasing_a_session_removes_its_sample_consent_and_reference(state: State) -> None:
+    session = await _conversation(state, "web", None, [("PERSON", NAME)])
+    held = await _in_dialogue(state, session)
+    assert held.reference is not None
+
+    counts = await state.rights.erase(session=session)
+
+    assert counts[RecordKind.SAMPLES] == 1 and counts[RecordKind.CONSENTS] == 1
+    assert await state.store.conversation_by_reference(held.reference) is None
+    assert await state.store.conversations_awaiting(START + timedelta(days=1), 10) == []
+    assert await state.store.samples() == []
+    assert await state.store.consents(session) == []
 
 
 # --- erasure ---------------------------------------------------------------------------

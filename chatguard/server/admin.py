@@ -17,9 +17,10 @@ Promises:
   responses are marked ``Cache-Control: no-store``.
 * Malformed requests answer 400 (:class:`~chatguard.errors.InvalidRequestError`),
   unknown subjects 404; no error message quotes a value from the request.
-
-Consent withdrawal (``POST /admin/consents/withdraw``) belongs to issue 5 and is not
-served yet.
+* Consents (``/admin/consents/...``): a withdrawal takes effect at once (the
+  session's quality sample is deleted in the same call) and each change is audited
+  by the :class:`~chatguard.consent.ConsentLedger`; the subject is named in the body
+  by privacy reference, session or channel identity.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from chatguard.consent import Source
 from chatguard.errors import InvalidRequestError
+from chatguard.sampling import sample_to_json
 from chatguard.server.app import GUARD, SETTINGS, Handler
 from chatguard.server.bodies import json_object
-from chatguard.store.records import Sample
-from chatguard.subject import event_to_json
+from chatguard.subject import consent_to_json, event_to_json
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ def setup_admin(app: web.Application) -> None:
     admin.router.add_get("/samples", list_samples)
     admin.router.add_delete("/samples/{session}", delete_sample)
     admin.router.add_post("/analytics/export", export_analytics)
+    admin.router.add_post("/consents/withdraw", withdraw_consent)
+    admin.router.add_post("/consents/show", show_consents)
     app.add_subapp(PREFIX, admin)
 
 
@@ -138,27 +142,69 @@ async def export_analytics(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# --- consents ------------------------------------------------------------------------
+
+#: The language of a withdrawal made through the admin API: no text was shown.
+UNDETERMINED_LANGUAGE: Final = "und"
+
+
+async def withdraw_consent(request: web.Request) -> web.Response:
+    """Withdraw the named subject's consent to ``purpose`` at once; answer what changed."""
+    body = await json_object(request)
+    guard = request.config_dict[GUARD]
+    purpose = _text(body, "purpose")
+    guard.consents.require_purpose(purpose)
+    subject = await guard.consent_subject(**_subject(body, reference=True, also={"purpose"}))
+    withdrawal = await guard.consents.withdraw_subject(
+        subject, purpose, Source.API, UNDETERMINED_LANGUAGE
+    )
+    return web.json_response(
+        {
+            "purpose": withdrawal.purpose,
+            "changed": withdrawal.changed,
+            "withdrawn": list(withdrawal.withdrawn),
+            "samples_deleted": withdrawal.samples_deleted,
+        }
+    )
+
+
+async def show_consents(request: web.Request) -> web.Response:
+    """The named subject's consent records and current decisions, per pseudonym (audited)."""
+    body = await json_object(request)
+    guard = request.config_dict[GUARD]
+    subject = await guard.consent_subject(**_subject(body, reference=True))
+    shown = await guard.consents.show(subject)
+    return web.json_response(
+        {
+            "subjects": [
+                {
+                    "pseudonym": pseudonym,
+                    "kind": "session" if pseudonym in subject.sessions else "user",
+                    "current": {
+                        purpose: decision.value
+                        for purpose, decision in guard.consents.current(records).items()
+                    },
+                    "records": [consent_to_json(record) for record in records],
+                }
+                for pseudonym, records in shown.items()
+            ]
+        }
+    )
+
+
 # --- quality samples -----------------------------------------------------------------
 
 
 async def list_samples(request: web.Request) -> web.Response:
     """The conversations currently sampled for quality review (references only)."""
     samples = await request.config_dict[GUARD].store.samples()
-    return web.json_response({"samples": [_sample_to_json(sample) for sample in samples]})
+    return web.json_response({"samples": [sample_to_json(sample) for sample in samples]})
 
 
 async def delete_sample(request: web.Request) -> web.Response:
     """Take a conversation out of the quality sample; answer whether it was in it."""
     deleted = await request.config_dict[GUARD].store.delete_sample(request.match_info["session"])
     return web.json_response({"deleted": deleted})
-
-
-def _sample_to_json(sample: Sample) -> JSONObject:
-    return {
-        "session": sample.session,
-        "sampled_at": sample.sampled_at.isoformat(),
-        "expires_at": sample.expires_at.isoformat(),
-    }
 
 
 # --- the API's description -----------------------------------------------------------
@@ -185,14 +231,21 @@ def _only_fields(body: JSONObject, allowed: set[str]) -> None:
         raise InvalidRequestError(f"unexpected fields; allowed: {', '.join(sorted(allowed))}")
 
 
-def _subject(body: JSONObject) -> dict[str, str]:
-    """The subject's name: ``channel`` and ``user_id``, or ``session`` alone."""
-    _only_fields(body, {"channel", "user_id", "session"})
-    if set(body) == {"session"}:
-        return {"session": _text(body, "session")}
-    if set(body) == {"channel", "user_id"}:
-        return {"channel": _text(body, "channel"), "user_id": _text(body, "user_id")}
-    raise InvalidRequestError('name the subject by "channel" and "user_id", or by "session"')
+def _subject(
+    body: JSONObject, *, reference: bool = False, also: set[str] | None = None
+) -> dict[str, str]:
+    """The subject's name: ``channel`` and ``user_id``, or ``session`` alone, or (when
+    ``reference``) a privacy ``reference`` alone; ``also`` are the other fields the
+    body may hold."""
+    ways = [{"session"}, {"channel", "user_id"}, *([{"reference"}] if reference else [])]
+    others = also or set()
+    _only_fields(body, set().union(*ways, others))
+    named = set(body) - others
+    for way in ways:
+        if named == way:
+            return {name: _text(body, name) for name in sorted(way)}
+    wanted = '"channel" and "user_id", or by "session"' + (', or by "reference"' * reference)
+    raise InvalidRequestError(f"name the subject by {wanted}")
 
 
 def _text(body: JSONObject, name: str) -> str:

@@ -83,6 +83,24 @@ class Store(ABC):
     async def conversations_of(self, user: str) -> list[Conversation]:
         """The conversations of a channel-user pseudonym, oldest first (ties by session)."""
 
+    @abstractmethod
+    async def conversation_by_reference(self, reference: str) -> Conversation | None:
+        """The unexpired conversation whose ``reference`` (a privacy reference's keyed
+        digest) is ``reference``, or ``None``.
+
+        Fails closed: ``None`` also when more than one unexpired conversation holds
+        the digest (issuing references never lets that happen), so that a reference
+        never acts on someone else's conversation. Indexed: the cost does not grow
+        with the number of conversations.
+        """
+
+    @abstractmethod
+    async def conversations_awaiting(self, until: datetime, limit: int) -> list[Conversation]:
+        """Up to ``limit`` unexpired conversations whose ``awaiting_until`` is set and
+        ``<= until``, the earliest deadline first (ties by session): the answers whose
+        time is up. Indexed: the cost grows with what is returned, not with the number
+        of conversations. ``limit`` must be positive (``ValueError``)."""
+
     # --- transcripts -----------------------------------------------------------------
 
     @abstractmethod
@@ -202,7 +220,8 @@ class Store(ABC):
 
     @abstractmethod
     async def erase_session(self, session: str) -> dict[RecordKind, int]:
-        """Delete everything held under a session pseudonym: the conversation, its
+        """Delete everything held under a session pseudonym: the conversation (with
+        its privacy reference and what it awaited: neither is found again), its
         transcript, vault, sample and deliveries, and consents whose subject it is.
         Counts include expired records not yet swept; kinds with nothing deleted may
         be absent."""
@@ -217,3 +236,9 @@ def require_one_session(event: TranscriptEvent, conversation: Conversation) -> N
     """``ValueError`` unless ``event`` belongs to ``conversation`` (``record_event``)."""
     if event.session != conversation.session:
         raise ValueError("record_event needs the event's own conversation")
+
+
+def require_positive_limit(limit: int) -> None:
+    """``ValueError`` unless ``limit`` is at least 1 (``conversations_awaiting``)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")

@@ -46,7 +46,7 @@ import asyncpg
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store, require_one_session
+from chatguard.store.base import Store, require_one_session, require_positive_limit
 from chatguard.store.records import (
     AuditEntry,
     Author,
@@ -228,6 +228,32 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         CREATE INDEX deliveries_expires_at_idx ON deliveries (expires_at);
         """,
     ),
+    Migration(
+        3,
+        "the dialogue's state of a conversation: language, hand-over, awaiting, reference",
+        """
+        ALTER TABLE conversations
+            ADD COLUMN language       text,
+            ADD COLUMN handed_over_at timestamptz,
+            ADD COLUMN awaiting       text,
+            ADD COLUMN awaiting_since timestamptz,
+            ADD COLUMN awaiting_until timestamptz,
+            ADD COLUMN reference      text;
+        CREATE INDEX conversations_reference_idx ON conversations (reference)
+            WHERE reference IS NOT NULL;
+        CREATE INDEX conversations_awaiting_idx ON conversations (awaiting_until, session)
+            WHERE awaiting_until IS NOT NULL;
+        -- Conversations handed over before the column existed carry the mark as a
+        -- system event of their transcript (chatguard.dialogue.HANDED_OVER).
+        UPDATE conversations AS c SET handed_over_at = e.first_at
+        FROM (
+            SELECT session, min(at) AS first_at FROM events
+            WHERE author = 'system' AND text = 'handed over to a live agent'
+            GROUP BY session
+        ) AS e
+        WHERE e.session = c.session;
+        """,
+    ),
 )
 
 # What sweep and erasure delete, in this order: a counter before the rows it numbers,
@@ -256,7 +282,13 @@ _SESSION_TABLES: Final[tuple[tuple[str, RecordKind | None], ...]] = (
 )
 
 _CONVERSATION_COLUMNS: Final = (
-    "session, channel, user_pseudonym, created_at, last_activity, expires_at"
+    "session, channel, user_pseudonym, created_at, last_activity, expires_at, language,"
+    " handed_over_at, awaiting, awaiting_since, awaiting_until, reference"
+)
+# Every column of a conversation but ``session``: what an insert of one replaces.
+_CONVERSATION_UPDATE: Final = ", ".join(
+    f"{column} = EXCLUDED.{column}"
+    for column in _CONVERSATION_COLUMNS.replace(" ", "").split(",")[1:]
 )
 _EVENT_COLUMNS: Final = "session, seq, at, direction, author, kind, text, feedback, expires_at"
 _CONSENT_COLUMNS: Final = (
@@ -282,26 +314,24 @@ counter AS (
 )"""
 _APPEND_EVENT: Final = f"WITH {_APPEND_EVENT_CTES.format(condition='true')} SELECT seq FROM event"
 
-# record_event's one statement. $1-$8: the event; $9-$13: the conversation (channel,
-# user, created_at, last_activity, expires_at); $14, $15: the delivery's key and
-# expiry (NULL: none); $16: now. Each insert runs only when the one before it
-# returned a row; the delivery's runs only with a key, and yields a row only when no
-# unexpired delivery holds the key.
+# record_event's one statement. $1-$8: the event; $9-$19: the conversation but its
+# session (``_conversation_args``); $20, $21: the delivery's key and expiry (NULL:
+# none); $22: now. Each insert runs only when the one before it returned a row; the
+# delivery's runs only with a key, and yields a row only when no unexpired delivery
+# holds the key.
 _RECORD_EVENT: Final = f"""
 WITH delivery AS (
     INSERT INTO deliveries AS d (key, session, expires_at)
-    SELECT $14::text, $1, $15::timestamptz WHERE $14::text IS NOT NULL
+    SELECT $20::text, $1, $21::timestamptz WHERE $20::text IS NOT NULL
     ON CONFLICT (key) DO UPDATE SET session = EXCLUDED.session, expires_at = EXCLUDED.expires_at
-    WHERE d.expires_at <= $16
+    WHERE d.expires_at <= $22
     RETURNING 1
-), {_APPEND_EVENT_CTES.format(condition="$14::text IS NULL OR EXISTS (SELECT FROM delivery)")},
+), {_APPEND_EVENT_CTES.format(condition="$20::text IS NULL OR EXISTS (SELECT FROM delivery)")},
 conversation AS (
     INSERT INTO conversations ({_CONVERSATION_COLUMNS})
-    SELECT $1, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT FROM event)
-    ON CONFLICT (session) DO UPDATE SET
-    channel = EXCLUDED.channel, user_pseudonym = EXCLUDED.user_pseudonym,
-    created_at = EXCLUDED.created_at, last_activity = EXCLUDED.last_activity,
-    expires_at = EXCLUDED.expires_at
+    SELECT $1, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+    WHERE EXISTS (SELECT FROM event)
+    ON CONFLICT (session) DO UPDATE SET {_CONVERSATION_UPDATE}
 )
 SELECT seq FROM event
 """
@@ -417,17 +447,10 @@ class PostgresStore(Store):
         await self._execute(
             "save_conversation",
             f"INSERT INTO conversations ({_CONVERSATION_COLUMNS})"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (session) DO UPDATE SET"
-            " channel = EXCLUDED.channel, user_pseudonym = EXCLUDED.user_pseudonym,"
-            " created_at = EXCLUDED.created_at, last_activity = EXCLUDED.last_activity,"
-            " expires_at = EXCLUDED.expires_at",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            f" ON CONFLICT (session) DO UPDATE SET {_CONVERSATION_UPDATE}",
             conversation.session,
-            conversation.channel,
-            conversation.user,
-            conversation.created_at,
-            conversation.last_activity,
-            conversation.expires_at,
+            *_conversation_args(conversation),
         )
 
     async def get_conversation(self, session: str) -> Conversation | None:
@@ -449,6 +472,33 @@ class PostgresStore(Store):
             " WHERE user_pseudonym = $1 AND expires_at > $2 ORDER BY created_at, session",
             user,
             self._clock.now(),
+        )
+        return [_conversation(row) for row in rows]
+
+    async def conversation_by_reference(self, reference: str) -> Conversation | None:
+        """The one unexpired conversation holding ``reference``, else ``None`` (also
+        when two hold it); through the partial index on ``reference``."""
+        rows = await self._fetch(
+            "conversation_by_reference",
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
+            " WHERE reference = $1 AND expires_at > $2 LIMIT 2",
+            reference,
+            self._clock.now(),
+        )
+        return _conversation(rows[0]) if len(rows) == 1 else None
+
+    async def conversations_awaiting(self, until: datetime, limit: int) -> list[Conversation]:
+        """Up to ``limit`` unexpired conversations due by ``until``, earliest deadline
+        first (ties by session); through the partial index on ``awaiting_until``."""
+        require_positive_limit(limit)
+        rows = await self._fetch(
+            "conversations_awaiting",
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
+            " WHERE awaiting_until IS NOT NULL AND awaiting_until <= $1 AND expires_at > $2"
+            " ORDER BY awaiting_until, session LIMIT $3",
+            until,
+            self._clock.now(),
+            limit,
         )
         return [_conversation(row) for row in rows]
 
@@ -478,11 +528,7 @@ class PostgresStore(Store):
             "record_event",
             _RECORD_EVENT,
             *_event_args(event),
-            conversation.channel,
-            conversation.user,
-            conversation.created_at,
-            conversation.last_activity,
-            conversation.expires_at,
+            *_conversation_args(conversation),
             None if delivery is None else delivery.key,
             None if delivery is None else delivery.expires_at,
             self._clock.now(),
@@ -994,6 +1040,29 @@ def _conversation(row: Any) -> Conversation:
         created_at=row["created_at"],
         last_activity=row["last_activity"],
         expires_at=row["expires_at"],
+        language=row["language"],
+        handed_over_at=row["handed_over_at"],
+        awaiting=row["awaiting"],
+        awaiting_since=row["awaiting_since"],
+        awaiting_until=row["awaiting_until"],
+        reference=row["reference"],
+    )
+
+
+def _conversation_args(conversation: Conversation) -> tuple[object, ...]:
+    """A conversation's columns after ``session``, in ``_CONVERSATION_COLUMNS`` order."""
+    return (
+        conversation.channel,
+        conversation.user,
+        conversation.created_at,
+        conversation.last_activity,
+        conversation.expires_at,
+        conversation.language,
+        conversation.handed_over_at,
+        conversation.awaiting,
+        conversation.awaiting_since,
+        conversation.awaiting_until,
+        conversation.reference,
     )
 
 

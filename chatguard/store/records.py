@@ -52,10 +52,22 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """One chat session under its pseudonym.
+    """One chat session under its pseudonym, and what the dialogue keeps about it.
 
     ``session`` is the session pseudonym vendors see (``guest-...``); ``user`` the
     channel-user pseudonym when the channel has a stable user id, else ``None``.
+
+    The dialogue's state, each ``None`` until set:
+
+    * ``language``: the language chatguard speaks to the user in (``"pt"``).
+    * ``handed_over_at``: when the conversation was handed over to live agents.
+    * ``awaiting``: what chatguard waits for from the user (``"consent_answer"``,
+      ``"withdrawal:quality_sampling"``), since ``awaiting_since``, until
+      ``awaiting_until`` (``Store.conversations_awaiting`` finds those due).
+    * ``reference``: the keyed digest of the conversation's privacy reference (never
+      the code itself; ``Store.conversation_by_reference`` finds it).
+
+    Stores save and return the whole record; none of these fields holds content.
     """
 
     session: str
@@ -64,6 +76,12 @@ class Conversation:
     created_at: datetime
     last_activity: datetime
     expires_at: datetime
+    language: str | None = None
+    handed_over_at: datetime | None = None
+    awaiting: str | None = None
+    awaiting_since: datetime | None = None
+    awaiting_until: datetime | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,10 @@ key                                           type    holds
 ============================================  ======  =============================================
 ``ns:conv:{session}``                         hash    a conversation (member: ``session``)
 ``ns:user:{user}``                            zset    the user's sessions, score ``created_at``
+``ns:ref:{reference}``                        zset    the sessions holding a privacy reference
+                                                      (its digest), score ``created_at``
+``ns:awaiting``                               zset    every session that awaits an answer,
+                                                      score ``awaiting_until``
 ``ns:event:{session}:{seq}``                  hash    a transcript event (member: ``session:seq``)
 ``ns:events:{session}``                       zset    the conversation's seqs, score ``seq``
 ``ns:seq:{session}``                          string  the conversation's last seq (``INCR``)
@@ -38,7 +42,7 @@ a vault member); sequence numbers and ids are digits, so ``session:seq`` and
 ``subject:id`` split unambiguously at their last ``:``.
 
 Expiry. Every record key gets a native TTL from its ``expires_at``; the per-record
-containers (``ns:user:*``, ``ns:events:*``, ``ns:seq:*``, ``ns:vault:*``,
+containers (``ns:user:*``, ``ns:ref:*``, ``ns:events:*``, ``ns:seq:*``, ``ns:vault:*``,
 ``ns:consents:*``, ``ns:deliveries:*``) get a TTL that only ever grows, to the longest of what they
 index. The TTL is measured from the injected clock, not from Redis's clock::
 
@@ -49,8 +53,9 @@ the clock is in (a test's ``ManualClock`` included), and a record written alread
 expired is still indexed for the sweeper to count, a second before Redis drops it.
 Reads compare ``expires_at`` with ``clock.now()`` and never return an expired
 record, whether or not Redis has dropped it. Only the ``ns:idx:*`` indexes, the
-time indexes (``ns:events_by_time``, ``ns:samples``, ``ns:audit_by_time``) and the
-id counters have no TTL: ``sweep`` empties the indexes; the counters hold no data.
+time indexes (``ns:events_by_time``, ``ns:samples``, ``ns:audit_by_time``,
+``ns:awaiting``) and the id counters have no TTL: ``sweep`` empties the indexes; the
+counters hold no data.
 A conversation that Redis drops before the sweeper reaches it leaves its session in
 ``ns:user:{user}`` until that container's own TTL ends (a delivery likewise in
 ``ns:deliveries:{session}``); reads ignore such entries.
@@ -86,7 +91,7 @@ from redis.commands.core import AsyncScript
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store, require_one_session
+from chatguard.store.base import Store, require_one_session, require_positive_limit
 from chatguard.store.records import (
     AuditEntry,
     Author,
@@ -131,8 +136,10 @@ end
 local function forget(kind, m)
   if kind == 'conversations' then
     local k = key('conv', m)
-    local user = redis.call('HGET', k, 'user')
+    local user, reference = unpack(redis.call('HMGET', k, 'user', 'reference'))
     if user then redis.call('ZREM', key('user', user), m) end
+    if reference then redis.call('ZREM', key('ref', reference), m) end
+    redis.call('ZREM', key('awaiting'), m)
     redis.call('DEL', k)
   elseif kind == 'transcripts' then
     local session, seq = string.match(m, '^(.*):(%d+)$')
@@ -184,23 +191,38 @@ local function put(k, first, ttl, last)
   redis.call('PEXPIRE', k, ttl)
 end
 -- A conversation from ARGV[at] on: session, user ('' for none), created_at,
--- expires_at, ttl, then its fields up to ARGV[last]. The user it had is read first.
+-- expires_at, ttl, reference ('' for none), awaiting_until ('' for none), then its
+-- fields up to ARGV[last]. The user and reference it had are read first.
 local function conversation_at(at, last)
-  local session, user = ARGV[at], ARGV[at + 1]
-  local k = key('conv', session)
-  return {session = session, user = user, created = ARGV[at + 2], expires = ARGV[at + 3],
-    ttl = ARGV[at + 4], first = at + 5, last = last, previous = redis.call('HGET', k, 'user')}
+  local session = ARGV[at]
+  local previous = redis.call('HMGET', key('conv', session), 'user', 'reference')
+  return {session = session, user = ARGV[at + 1], created = ARGV[at + 2],
+    expires = ARGV[at + 3], ttl = ARGV[at + 4], reference = ARGV[at + 5],
+    awaiting_until = ARGV[at + 6], first = at + 7, last = last,
+    previous = previous[1], previous_reference = previous[2]}
 end
 local function save_conversation(c)
   local k = key('conv', c.session)
   if c.previous and c.previous ~= c.user then
     redis.call('ZREM', key('user', c.previous), c.session)
   end
+  if c.previous_reference and c.previous_reference ~= c.reference then
+    redis.call('ZREM', key('ref', c.previous_reference), c.session)
+  end
   put(k, c.first, c.ttl, c.last)
   redis.call('ZADD', key('idx', 'conversations'), c.expires, c.session)
   if c.user ~= '' then
     redis.call('ZADD', key('user', c.user), c.created, c.session)
     extend(key('user', c.user), c.ttl)
+  end
+  if c.reference ~= '' then
+    redis.call('ZADD', key('ref', c.reference), c.created, c.session)
+    extend(key('ref', c.reference), c.ttl)
+  end
+  if c.awaiting_until ~= '' then
+    redis.call('ZADD', key('awaiting'), c.awaiting_until, c.session)
+  else
+    redis.call('ZREM', key('awaiting'), c.session)
   end
 end
 -- Append an event from ARGV[at] on: session, at, expires_at, ttl, then its fields up
@@ -220,7 +242,8 @@ local function append_event(at, last)
 end
 """
 
-# ARGV: ns, session, user ('' for none), created_at, expires_at, ttl, fields...
+# ARGV: ns, session, user ('' for none), created_at, expires_at, ttl, reference ('' for
+# none), awaiting_until ('' for none), fields...
 _SAVE_CONVERSATION: Final = """
 save_conversation(conversation_at(2))
 """
@@ -450,6 +473,28 @@ end
 return out
 """
 
+# ARGV: ns, until, now, limit; returns, for up to limit unexpired conversations whose
+# awaiting_until is at most until, in deadline order, the session and its fields.
+_AWAITING: Final = """
+local due, now, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local out, found, offset = {}, 0, 0
+while found < limit do
+  local batch = redis.call('ZRANGEBYSCORE', key('awaiting'), '-inf', due, 'LIMIT', offset, 100)
+  for _, session in ipairs(batch) do
+    local k = key('conv', session)
+    local expires = redis.call('HGET', k, 'expires_at')
+    if found < limit and expires and tonumber(expires) > now then
+      out[#out + 1] = session
+      out[#out + 1] = redis.call('HGETALL', k)
+      found = found + 1
+    end
+  end
+  if #batch < 100 then break end
+  offset = offset + #batch
+end
+return out
+"""
+
 # ARGV: ns, session; returns the fields of each of the conversation's vault entries.
 _LIST_VAULT: Final = """
 local session = ARGV[2]
@@ -476,7 +521,7 @@ _WRITES: Final = {
     "erase_session": _ERASE_PRELUDE + _ERASE_SESSION,
     "erase_user": _ERASE_PRELUDE + _ERASE_USER,
 }
-_READS: Final = {"list": _LIST, "list_vault": _LIST_VAULT}
+_READS: Final = {"list": _LIST, "list_vault": _LIST_VAULT, "awaiting": _AWAITING}
 
 # A script with a shebang is refused whole when Redis is out of memory, instead of
 # failing after some of its writes; ``no-writes`` lets reads run on a replica.
@@ -499,6 +544,10 @@ def _us(moment: datetime) -> int:
 def _dt(microseconds: int) -> datetime:
     """Epoch microseconds back to an aware UTC datetime."""
     return _EPOCH + timedelta(microseconds=microseconds)
+
+
+def _optional_us(moment: datetime | None) -> int | None:
+    return None if moment is None else _us(moment)
 
 
 def _pairs(fields: Mapping[str, _Value | None]) -> list[_Value]:
@@ -528,6 +577,11 @@ def _time(fields: _Fields, name: str) -> datetime:
     return _dt(int(fields[name.encode()]))
 
 
+def _optional_time(fields: _Fields, name: str) -> datetime | None:
+    value = fields.get(name.encode())
+    return None if value is None else _dt(int(value))
+
+
 def _conversation(session: str, fields: _Fields) -> Conversation:
     return Conversation(
         session=session,
@@ -536,6 +590,12 @@ def _conversation(session: str, fields: _Fields) -> Conversation:
         created_at=_time(fields, "created_at"),
         last_activity=_time(fields, "last_activity"),
         expires_at=_time(fields, "expires_at"),
+        language=_optional_text(fields, "language"),
+        handed_over_at=_optional_time(fields, "handed_over_at"),
+        awaiting=_optional_text(fields, "awaiting"),
+        awaiting_since=_optional_time(fields, "awaiting_since"),
+        awaiting_until=_optional_time(fields, "awaiting_until"),
+        reference=_optional_text(fields, "reference"),
     )
 
 
@@ -742,12 +802,15 @@ class RedisStore(Store):
     def _conversation_args(self, conversation: Conversation) -> list[_Value]:
         """A conversation as the scripts take it (see ``_SAVE_CONVERSATION``)."""
         expires = _us(conversation.expires_at)
+        awaiting_until = _optional_us(conversation.awaiting_until)
         return [
             conversation.session,
             conversation.user or "",
             _us(conversation.created_at),
             expires,
             self._ttl_ms(conversation.expires_at),
+            conversation.reference or "",
+            "" if awaiting_until is None else awaiting_until,
             *_pairs(
                 {
                     "channel": conversation.channel,
@@ -755,6 +818,12 @@ class RedisStore(Store):
                     "created_at": _us(conversation.created_at),
                     "last_activity": _us(conversation.last_activity),
                     "expires_at": expires,
+                    "language": conversation.language,
+                    "handed_over_at": _optional_us(conversation.handed_over_at),
+                    "awaiting": conversation.awaiting,
+                    "awaiting_since": _optional_us(conversation.awaiting_since),
+                    "awaiting_until": awaiting_until,
+                    "reference": conversation.reference,
                 }
             ),
         ]
@@ -774,6 +843,32 @@ class RedisStore(Store):
             if self._live(fields, now) and fields.get(b"user") == user.encode()
         ]
         return sorted(found, key=lambda c: (c.created_at, c.session))
+
+    async def conversation_by_reference(self, reference: str) -> Conversation | None:
+        """The one unexpired conversation holding ``reference``, else ``None`` (also
+        when two hold it); through the reference's own set ``ns:ref:{reference}``."""
+        now = self._now()
+        found = [
+            _conversation(session, fields)
+            for session, fields in await self._list(
+                self._key("ref", reference), self._key("conv", "")
+            )
+            if self._live(fields, now) and fields.get(b"reference") == reference.encode()
+        ]
+        return found[0] if len(found) == 1 else None
+
+    async def conversations_awaiting(self, until: datetime, limit: int) -> list[Conversation]:
+        """Up to ``limit`` unexpired conversations due by ``until``, earliest deadline
+        first (ties by session); through the index ``ns:awaiting`` in one script."""
+        require_positive_limit(limit)
+        reply = cast(
+            list[bytes | list[bytes]],
+            await self._run("awaiting", _us(until), self._now(), limit),
+        )
+        return [
+            _conversation(cast(bytes, session).decode(), _hash(cast(list[bytes], flat)))
+            for session, flat in zip(reply[::2], reply[1::2], strict=True)
+        ]
 
     # --- transcripts -----------------------------------------------------------------
 

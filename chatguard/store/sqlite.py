@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store, require_one_session
+from chatguard.store.base import Store, require_one_session, require_positive_limit
 from chatguard.store.records import (
     AuditEntry,
     Author,
@@ -154,6 +154,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX deliveries_session ON deliveries (session)",
         "CREATE INDEX deliveries_expiry ON deliveries (expires_at)",
     ),
+    (
+        "ALTER TABLE conversations ADD COLUMN language TEXT",
+        "ALTER TABLE conversations ADD COLUMN handed_over_at INTEGER",
+        "ALTER TABLE conversations ADD COLUMN awaiting TEXT",
+        "ALTER TABLE conversations ADD COLUMN awaiting_since INTEGER",
+        "ALTER TABLE conversations ADD COLUMN awaiting_until INTEGER",
+        "ALTER TABLE conversations ADD COLUMN reference TEXT",
+        "CREATE INDEX conversations_reference ON conversations (reference)"
+        " WHERE reference IS NOT NULL",
+        "CREATE INDEX conversations_awaiting ON conversations (awaiting_until, session)"
+        " WHERE awaiting_until IS NOT NULL",
+        # Conversations handed over before the field existed carry the mark as a
+        # system event of their transcript (chatguard.dialogue.HANDED_OVER).
+        """UPDATE conversations SET handed_over_at = (
+            SELECT MIN(at) FROM events WHERE events.session = conversations.session
+            AND author = 'system' AND text = 'handed over to a live agent'
+        )""",
+    ),
 )
 
 # The table that holds each record kind, in the order sweep and erasure report them.
@@ -234,6 +252,14 @@ def _translated_errors() -> Iterator[None]:
         raise StoreError(f"SQLite store failed ({name})") from error
 
 
+def _optional_dt(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _dt(microseconds)
+
+
+def _optional_us(moment: datetime | None) -> int | None:
+    return None if moment is None else _us(moment)
+
+
 def _conversation(row: sqlite3.Row) -> Conversation:
     return Conversation(
         session=row["session"],
@@ -242,6 +268,12 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         created_at=_dt(row["created_at"]),
         last_activity=_dt(row["last_activity"]),
         expires_at=_dt(row["expires_at"]),
+        language=row["language"],
+        handed_over_at=_optional_dt(row["handed_over_at"]),
+        awaiting=row["awaiting"],
+        awaiting_since=_optional_dt(row["awaiting_since"]),
+        awaiting_until=_optional_dt(row["awaiting_until"]),
+        reference=row["reference"],
     )
 
 
@@ -418,14 +450,21 @@ def _conversation_row(conversation: Conversation) -> tuple[Any, ...]:
         _us(conversation.created_at),
         _us(conversation.last_activity),
         _us(conversation.expires_at),
+        conversation.language,
+        _optional_us(conversation.handed_over_at),
+        conversation.awaiting,
+        _optional_us(conversation.awaiting_since),
+        _optional_us(conversation.awaiting_until),
+        conversation.reference,
     )
 
 
 def _save_conversation(db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
     db.execute(
         "INSERT OR REPLACE INTO conversations"
-        " (session, channel, user, created_at, last_activity, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        " (session, channel, user, created_at, last_activity, expires_at, language,"
+        " handed_over_at, awaiting, awaiting_since, awaiting_until, reference)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         row,
     )
 
@@ -654,6 +693,30 @@ class SqliteStore(Store):
             " ORDER BY created_at, session",
             user,
             self._now(),
+        )
+        return [_conversation(row) for row in rows]
+
+    async def conversation_by_reference(self, reference: str) -> Conversation | None:
+        """The one unexpired conversation holding ``reference``, else ``None`` (also
+        when two hold it); through the partial index on ``reference``."""
+        rows = await self._read(
+            "SELECT * FROM conversations WHERE reference = ? AND expires_at > ? LIMIT 2",
+            reference,
+            self._now(),
+        )
+        return _conversation(rows[0]) if len(rows) == 1 else None
+
+    async def conversations_awaiting(self, until: datetime, limit: int) -> list[Conversation]:
+        """Up to ``limit`` unexpired conversations due by ``until``, earliest deadline
+        first (ties by session); through the partial index on ``awaiting_until``."""
+        require_positive_limit(limit)
+        rows = await self._read(
+            "SELECT * FROM conversations"
+            " WHERE awaiting_until IS NOT NULL AND awaiting_until <= ? AND expires_at > ?"
+            " ORDER BY awaiting_until, session LIMIT ?",
+            _us(until),
+            self._now(),
+            limit,
         )
         return [_conversation(row) for row in rows]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from chatguard.consent import Decision, Purpose, Source
 from chatguard.errors import ConfigurationError
 from chatguard.guard import ChatGuard
 from chatguard.server.admin import DISABLED_MESSAGE
@@ -36,6 +38,8 @@ PROTECTED: list[tuple[str, str, object]] = [
     ("GET", "/admin/samples", None),
     ("DELETE", "/admin/samples/guest-abcdefghijkl", None),
     ("POST", "/admin/analytics/export", {"since": "2026-01-01", "until": "2026-02-01"}),
+    ("POST", "/admin/consents/withdraw", {"purpose": "quality_sampling", "session": "guest-x"}),
+    ("POST", "/admin/consents/show", {"session": "guest-abcdefghijkl"}),
 ]
 
 
@@ -295,6 +299,124 @@ async def test_analytics_need_an_iso_time_range(client: Client, body: dict[str, 
     assert (await response.json())["error"] == "InvalidRequestError"
 
 
+# --- consents ------------------------------------------------------------------------
+
+
+async def _consented_and_sampled(guard: ChatGuard, session: str) -> str:
+    """The session's user said yes to quality sampling, it was sampled, and it holds a
+    privacy reference; the reference's code."""
+    await guard.consents.record(
+        session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
+    )
+    now = guard.clock.now()
+    await guard.store.save_sample(Sample(session, now, now + timedelta(days=30)))
+    issued = await guard.references.issue()
+    held = await guard.conversation(session)
+    await guard.store.save_conversation(replace(held, reference=issued.digest))
+    return issued.code
+
+
+async def test_consent_withdrawn_after_the_session_by_reference_removes_the_sample(
+    client: Client, guard: ChatGuard
+) -> None:
+    session = await _web_session(guard)
+    other = await _web_session(guard)
+    code = await _consented_and_sampled(guard, session)
+    await _consented_and_sampled(guard, other)
+    body = {"purpose": "quality_sampling", "reference": code.lower().replace("-", " ")}
+
+    response = await client.post("/admin/consents/withdraw", json=body, headers=AUTH)
+
+    assert response.status == 200
+    assert await response.json() == {
+        "purpose": "quality_sampling",
+        "changed": True,
+        "withdrawn": [session],
+        "samples_deleted": 1,
+    }
+    assert not await guard.consents.allows(session, Purpose.QUALITY_SAMPLING)
+    assert [s.session for s in await guard.store.samples()] == [other]
+    again = await client.post("/admin/consents/withdraw", json=body, headers=AUTH)
+    assert (await again.json())["changed"] is False
+    [entry] = await guard.store.audit_entries()
+    assert (entry.action, entry.subject, entry.counts) == (
+        "consent_withdrawn",
+        session,
+        {"samples": 1},
+    )
+    [_, withdrawn] = await guard.consents.history(session)
+    assert (withdrawn.source, withdrawn.language) == ("api", "und")
+
+
+async def test_push_notifications_are_withdrawn_by_channel_identity(
+    client: Client, guard: ChatGuard
+) -> None:
+    session = await _messenger_user(guard)
+    user = (await guard.conversation(session)).user
+    assert user is not None
+    await guard.consents.record(
+        user, Purpose.PUSH_NOTIFICATIONS, Decision.GRANTED, Source.MESSENGER_OPTIN, None, "en"
+    )
+    body = {"purpose": "push_notifications", "channel": "messenger", "user_id": PSID}
+
+    response = await client.post("/admin/consents/withdraw", json=body, headers=AUTH)
+
+    assert (await response.json())["withdrawn"] == [user]
+    assert not await guard.consents.allows(user, Purpose.PUSH_NOTIFICATIONS)
+    assert PSID not in json.dumps([repr(e) for e in await guard.store.audit_entries()])
+
+
+async def test_a_persons_consents_are_shown_per_pseudonym_and_the_look_is_audited(
+    client: Client, guard: ChatGuard
+) -> None:
+    session = await _web_session(guard)
+    await _consented_and_sampled(guard, session)
+    await guard.consents.withdraw(session, Purpose.QUALITY_SAMPLING, Source.CHAT, "en")
+
+    response = await client.post("/admin/consents/show", json={"session": session}, headers=AUTH)
+
+    assert response.status == 200
+    [shown] = (await response.json())["subjects"]
+    assert (shown["pseudonym"], shown["kind"]) == (session, "session")
+    assert shown["current"] == {"quality_sampling": "withdrawn"}
+    assert [r["decision"] for r in shown["records"]] == ["granted", "withdrawn"]
+    assert (await guard.store.audit_entries())[-1].action == "consent_show"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"session": "guest-abcdefghijkl"}, 400, "InvalidRequestError"),
+        ({"purpose": "marketing", "session": "guest-abcdefghijkl"}, 400, "UnknownPurposeError"),
+        (
+            {"purpose": "quality_sampling", "session": "guest-x", "reference": "K7QX-3MZD-R9HT"},
+            400,
+            "InvalidRequestError",
+        ),
+        ({"purpose": "quality_sampling", "user_id": PSID}, 400, "InvalidRequestError"),
+        (
+            {"purpose": "quality_sampling", "reference": "K7QX-3MZD-R9HT"},
+            404,
+            "SubjectNotFoundError",
+        ),
+        (
+            {"purpose": "quality_sampling", "reference": "my code 12345"},
+            404,
+            "SubjectNotFoundError",
+        ),
+        ({"purpose": "quality_sampling", "session": "guest-nobody"}, 404, "SubjectNotFoundError"),
+    ],
+)
+async def test_a_withdrawal_that_names_no_one_or_nothing_is_refused_without_quoting_it(
+    client: Client, body: dict[str, str], status: int, error: str
+) -> None:
+    response = await client.post("/admin/consents/withdraw", json=body, headers=AUTH)
+    assert response.status == status
+    answer = await response.json()
+    assert answer["error"] == error
+    assert not any(value in answer["message"] for value in body.values() if len(value) > 8)
+
+
 # --- the API's description -----------------------------------------------------------
 
 
@@ -324,7 +446,7 @@ async def test_the_openapi_document_describes_every_admin_route_without_a_token(
         for route in admin.router.routes()
         if route.resource is not None and route.method != "HEAD"
     }
-    assert len(routes) == 7
+    assert len(routes) == 9
     for path, method in routes:
         assert method in document["paths"][path], (path, method)
 

@@ -247,7 +247,9 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
     assert fake.texts[1] == f"Can you call me, {NAME}? Card <CREDIT_CARD_1>"
     events = await guard.store.events(session)
     assert [e for e in events if e.author is Author.BOT] == bot_events  # the bot was not asked
-    assert [e.text for e in events if e.author is Author.SYSTEM] == [HANDED_OVER]
+    [mark] = [e for e in events if e.author is Author.SYSTEM]
+    assert mark.text == HANDED_OVER  # in the transcript, for the person's export
+    assert (await guard.conversation(session)).handed_over_at == mark.at  # what turns read
 
     seen = len(await _events(client, session))
     raw, headers = signed(agent_message("m-1", session, f"Of course, {NAME}."))

@@ -141,6 +141,26 @@ def audit(
     )
 
 
+def with_dialogue_state(
+    saved: Conversation,
+    clock: ManualClock,
+    *,
+    reference: str | None = "ref-digest-a",
+    due: timedelta = timedelta(minutes=2),
+) -> Conversation:
+    """``saved`` with every field of the dialogue's state set."""
+    now = clock.now()
+    return dataclasses.replace(
+        saved,
+        language="pt",
+        handed_over_at=now,
+        awaiting="consent_answer",
+        awaiting_since=now,
+        awaiting_until=now + due,
+        reference=reference,
+    )
+
+
 def nonzero(counts: dict[RecordKind, int]) -> dict[RecordKind, int]:
     """Counts without the kinds of which nothing was deleted (they may be absent)."""
     return {kind: count for kind, count in counts.items() if count}
@@ -149,14 +169,18 @@ def nonzero(counts: dict[RecordKind, int]) -> dict[RecordKind, int]:
 async def write_one_of_each(
     store: Store, clock: ManualClock, session: str, user: str, keep: timedelta
 ) -> None:
-    """A conversation with two events (the second recorded with a delivery keyed
+    """A conversation with the dialogue's state (reference ``{session}-reference``,
+    awaiting an answer) and two events (the second recorded with a delivery keyed
     ``{session}-delivery``), two vault entries, a sample, a consent each for the
     session and the user, the user's identity and an audit entry."""
-    await store.save_conversation(conversation(clock, session, user, keep=keep))
+    held = with_dialogue_state(
+        conversation(clock, session, user, keep=keep), clock, reference=f"{session}-reference"
+    )
+    await store.save_conversation(held)
     await store.append_event(event(clock, session, keep=keep))
     await store.record_event(
         event(clock, session, "thanks", keep=keep),
-        conversation(clock, session, user, keep=keep),
+        held,
         delivery=delivery(clock, f"{session}-delivery", keep=keep),
     )
     await store.assign_placeholders(
@@ -213,6 +237,143 @@ async def test_conversations_of_a_user_are_theirs_only_and_oldest_first(
     await store.save_conversation(conversation(clock, "guest-3", "user-2"))
     await store.save_conversation(conversation(clock, "guest-4", None))
     assert await store.conversations_of("user-1") == [first, second]
+
+
+# --- the dialogue's state of a conversation -------------------------------------------
+
+
+async def test_the_dialogues_state_is_saved_and_read_back_with_the_conversation(
+    store: Store, clock: ManualClock
+) -> None:
+    bare = conversation(clock, "guest-a", "user-1")
+    await store.save_conversation(bare)
+    assert await store.get_conversation("guest-a") == bare
+    assert (bare.language, bare.handed_over_at, bare.awaiting, bare.reference) == (None,) * 4
+
+    stateful = with_dialogue_state(bare, clock)
+    await store.save_conversation(stateful)
+    assert await store.get_conversation("guest-a") == stateful
+    assert await store.conversations_of("user-1") == [stateful]
+
+    cleared = dataclasses.replace(
+        stateful, awaiting=None, awaiting_since=None, awaiting_until=None, reference=None
+    )
+    await store.save_conversation(cleared)
+    assert await store.get_conversation("guest-a") == cleared
+
+
+async def test_record_event_saves_the_whole_conversation_with_its_dialogue_state(
+    store: Store, clock: ManualClock
+) -> None:
+    stateful = with_dialogue_state(conversation(clock, "guest-a"), clock)
+    assert await store.record_event(event(clock, "guest-a"), stateful) == 1
+    assert await store.get_conversation("guest-a") == stateful
+    assert await store.conversation_by_reference("ref-digest-a") == stateful
+    assert await store.conversations_awaiting(clock.now() + DAY, 10) == [stateful]
+
+
+async def test_a_conversation_is_found_by_its_reference_while_it_holds_it_and_is_held(
+    store: Store, clock: ManualClock
+) -> None:
+    mine = with_dialogue_state(conversation(clock, "guest-a", keep=DAY), clock)
+    theirs = with_dialogue_state(conversation(clock, "guest-b"), clock, reference="ref-digest-b")
+    await store.save_conversation(mine)
+    await store.save_conversation(theirs)
+
+    assert await store.conversation_by_reference("ref-digest-a") == mine
+    assert await store.conversation_by_reference("ref-digest-b") == theirs
+    assert await store.conversation_by_reference("ref-digest-c") is None
+
+    renamed = dataclasses.replace(theirs, reference="ref-digest-c")
+    await store.save_conversation(renamed)
+    assert await store.conversation_by_reference("ref-digest-b") is None
+    assert await store.conversation_by_reference("ref-digest-c") == renamed
+
+    clock.advance(DAY)
+    assert await store.conversation_by_reference("ref-digest-a") is None
+
+
+async def test_a_reference_two_conversations_hold_finds_neither(
+    store: Store, clock: ManualClock
+) -> None:
+    for session in ("guest-a", "guest-b"):
+        await store.save_conversation(with_dialogue_state(conversation(clock, session), clock))
+    assert await store.conversation_by_reference("ref-digest-a") is None
+
+    await store.erase_session("guest-b")
+    found = await store.conversation_by_reference("ref-digest-a")
+    assert found is not None and found.session == "guest-a"
+
+
+async def test_conversations_awaiting_are_those_due_earliest_deadline_first_up_to_the_limit(
+    store: Store, clock: ManualClock
+) -> None:
+    minute = timedelta(minutes=1)
+    for session, due in (("guest-c", 2), ("guest-a", 3), ("guest-b", 2), ("guest-d", 9)):
+        await store.save_conversation(
+            with_dialogue_state(
+                conversation(clock, session), clock, reference=None, due=due * minute
+            )
+        )
+    await store.save_conversation(conversation(clock, "guest-idle"))
+
+    due_by_3 = await store.conversations_awaiting(clock.now() + 3 * minute, 10)
+    assert [c.session for c in due_by_3] == ["guest-b", "guest-c", "guest-a"]
+    assert [c.session for c in await store.conversations_awaiting(clock.now() + 3 * minute, 2)] == [
+        "guest-b",
+        "guest-c",
+    ]
+    assert await store.conversations_awaiting(clock.now() + minute, 10) == []
+
+    answered = await store.get_conversation("guest-b")
+    assert answered is not None
+    await store.save_conversation(
+        dataclasses.replace(answered, awaiting=None, awaiting_since=None, awaiting_until=None)
+    )
+    assert [c.session for c in await store.conversations_awaiting(clock.now() + DAY, 10)] == [
+        "guest-c",
+        "guest-a",
+        "guest-d",
+    ]
+    with pytest.raises(ValueError, match="limit"):
+        await store.conversations_awaiting(clock.now(), 0)
+
+
+async def test_an_expired_conversation_awaits_nothing_and_the_limit_counts_only_held_ones(
+    store: Store, clock: ManualClock
+) -> None:
+    minute = timedelta(minutes=1)
+    for number in range(3):
+        gone = conversation(clock, f"guest-old{number}", keep=timedelta(hours=1))
+        await store.save_conversation(with_dialogue_state(gone, clock, reference=None, due=minute))
+    held = with_dialogue_state(conversation(clock, "guest-new"), clock, reference=None, due=minute)
+    await store.save_conversation(held)
+
+    clock.advance(timedelta(hours=2))
+    assert await store.conversations_awaiting(clock.now(), 1) == [held]
+    await store.sweep(clock.now())
+    assert await store.conversations_awaiting(clock.now(), 10) == [held]
+
+
+async def test_an_erased_conversation_is_found_neither_by_reference_nor_as_awaiting(
+    store: Store, clock: ManualClock
+) -> None:
+    for session, user, reference in (
+        ("guest-a", None, "ref-digest-a"),
+        ("guest-b", "user-1", "ref-digest-b"),
+        ("guest-c", "user-2", "ref-digest-c"),
+    ):
+        saved = conversation(clock, session, user)
+        await store.save_conversation(with_dialogue_state(saved, clock, reference=reference))
+
+    await store.erase_session("guest-a")
+    await store.erase_user("user-1")
+
+    assert await store.conversation_by_reference("ref-digest-a") is None
+    assert await store.conversation_by_reference("ref-digest-b") is None
+    assert await store.conversation_by_reference("ref-digest-c") is not None
+    due = await store.conversations_awaiting(clock.now() + DAY, 10)
+    assert [c.session for c in due] == ["guest-c"]
 
 
 # --- transcripts -----------------------------------------------------------------------
@@ -853,6 +1014,8 @@ async def _assert_nothing_visible(
 ) -> None:
     assert await store.get_conversation(session) is None
     assert await store.conversations_of(user) == []
+    assert await store.conversation_by_reference(f"{session}-reference") is None
+    assert await store.conversations_awaiting(clock.now() + DAY, 10) == []
     assert await store.events(session) == []
     assert await store.events_between(clock.now() - DAY, clock.now() + DAY) == []
     assert await store.vault_entries(session) == []

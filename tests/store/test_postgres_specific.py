@@ -22,6 +22,7 @@ import pytest
 import pytest_asyncio
 
 from chatguard.clock import ManualClock
+from chatguard.dialogue import HANDED_OVER
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.store import postgres
 from chatguard.store.postgres import MIGRATIONS, Migration, PostgresStore
@@ -105,6 +106,50 @@ async def test_a_new_migration_is_applied_once_to_a_schema_at_an_earlier_version
     versions = [version for version, _ in await _schema_versions(schema)]
     assert versions == [*(m.version for m in MIGRATIONS), following.version]
     assert await _query(f'SELECT x FROM "{schema}".probe') == []
+
+
+async def test_a_schema_migrated_from_before_the_dialogue_state_keeps_its_hand_overs(
+    schema: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "MIGRATIONS", MIGRATIONS[:2])  # the release before
+    earlier = PostgresStore(POSTGRES_URL, clock, schema=schema)
+    await earlier.open()
+    await earlier.close()
+    monkeypatch.undo()
+    later = clock.now() + timedelta(minutes=1)
+    await _query(
+        f'INSERT INTO "{schema}".conversations VALUES'
+        " ('guest-handed', 'web', NULL, $1, $1, $2), ('guest-bot', 'web', NULL, $1, $1, $2)",
+        clock.now(),
+        clock.now() + timedelta(days=30),
+    )
+    for seq, (author, text, at) in enumerate(
+        [("user", "a human please", clock.now()), ("system", HANDED_OVER, later)], start=1
+    ):
+        await _query(
+            f'INSERT INTO "{schema}".events VALUES'
+            " ('guest-handed', $1, $2, 'outbound', $3, 'message', $4, NULL, $5)",
+            seq,
+            at,
+            author,
+            text,
+            clock.now() + timedelta(days=30),
+        )
+
+    store = PostgresStore(POSTGRES_URL, clock, schema=schema)
+    await store.open()
+    try:
+        handed = await store.get_conversation("guest-handed")
+        bot = await store.get_conversation("guest-bot")
+    finally:
+        await store.close()
+    assert handed is not None and handed.handed_over_at == later
+    assert bot is not None and (bot.handed_over_at, bot.reference) == (None, None)
+    indexes = {
+        row["indexname"]
+        for row in await _query("SELECT indexname FROM pg_indexes WHERE schemaname = $1", schema)
+    }
+    assert {"conversations_reference_idx", "conversations_awaiting_idx"} <= indexes
 
 
 async def test_stores_opening_at_once_migrate_once(schema: str, clock: ManualClock) -> None:

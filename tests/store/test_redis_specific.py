@@ -46,7 +46,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 START = datetime(2031, 5, 17, 9, 30, tzinfo=UTC)
 RETENTION = timedelta(days=30)
 # Keys that hold no record of their own: expiry indexes, time indexes, id counters.
-KEYS_WITHOUT_TTL = {"events_by_time", "samples", "audit_by_time", "consent_id", "audit_id"}
+KEYS_WITHOUT_TTL = {
+    "events_by_time", "samples", "audit_by_time", "awaiting", "consent_id", "audit_id",
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -99,11 +101,23 @@ def event(session: str, text: str, at: datetime, expires_at: datetime) -> Transc
 
 
 async def hold_one_of_each(store: RedisStore, session: str, user: str, expires: datetime) -> None:
-    """One record of every kind, all expiring at ``expires``."""
+    """One record of every kind, all expiring at ``expires``; the conversation holds
+    a privacy reference and awaits an answer."""
     now = min(START, expires)
     await store.record_event(
         event(session, "my name is <PERSON_1>", now, expires),
-        Conversation(session, "messenger", user, now, now, expires),
+        Conversation(
+            session,
+            "messenger",
+            user,
+            now,
+            now,
+            expires,
+            awaiting="consent_answer",
+            awaiting_since=now,
+            awaiting_until=now + timedelta(minutes=2),
+            reference=f"reference-of-{session}",
+        ),
         delivery=Delivery(f"delivery-of-{session}", expires),
     )
     await store.assign_placeholders(
@@ -133,7 +147,7 @@ async def test_every_key_with_a_retention_has_a_native_ttl_from_the_injected_clo
             # The clock is years away from Redis's: the TTL is the record's time left.
             assert RETENTION - timedelta(minutes=1) < ttl <= RETENTION, key
     assert {key.split(":")[1] for key in keys} >= {
-        "conv", "user", "event", "events", "seq", "vault", "vaultval", "ident",
+        "conv", "user", "ref", "awaiting", "event", "events", "seq", "vault", "vaultval", "ident",
         "consent", "consents", "sample", "delivery", "deliveries", "audit", "idx",
     }  # fmt: skip
 
@@ -186,12 +200,20 @@ async def test_a_record_redis_already_dropped_is_invisible_and_still_counted_by_
     clock.advance(timedelta(days=2))
     assert await store.sweep(clock.now()) == {kind: 1 for kind in RecordKind}
     assert await store.sweep(clock.now()) == {}
-    # Left: the id counters, the session's index of deliveries and the user's index
-    # of sessions (the dropped records named them), which Redis drops when their TTL
-    # runs out.
+    # Left: the id counters, the session's index of deliveries, the reference's and
+    # the user's index of sessions (the dropped records named them), which Redis
+    # drops when their TTL runs out; the sweep took the session out of ``awaiting``.
     left = await keys_of(client, namespace)
-    assert [key.split(":")[1] for key in left] == ["audit_id", "consent_id", "deliveries", "user"]
-    assert await client.pttl(left[-1]) > 0 and await client.pttl(left[-2]) > 0
+    assert [key.split(":")[1] for key in left] == [
+        "audit_id",
+        "consent_id",
+        "deliveries",
+        "ref",
+        "user",
+    ]
+    for container in left[2:]:
+        assert await client.pttl(container) > 0, container
+    assert await store.conversations_awaiting(clock.now() + RETENTION, 10) == []
 
 
 async def test_after_a_sweep_of_everything_only_the_id_counters_are_left(

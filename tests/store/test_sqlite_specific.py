@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from chatguard.clock import ManualClock
+from chatguard.dialogue import HANDED_OVER
 from chatguard.errors import StoreError
 from chatguard.store.records import (
     Author,
@@ -39,6 +40,61 @@ async def test_the_file_is_in_wal_mode_and_reopening_migrates_nothing(tmp_path: 
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         versions = [row[0] for row in db.execute("SELECT version FROM schema_version")]
     assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+async def test_a_file_migrated_from_before_the_dialogue_state_keeps_its_hand_overs(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chatguard.db"
+    with sqlite3.connect(path) as db:  # a file written by the release before migration 3
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, statements in enumerate(MIGRATIONS[:2], start=1):
+            for statement in statements:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        for session in ("guest-handed", "guest-bot"):
+            db.execute(
+                "INSERT INTO conversations VALUES (?, 'web', NULL, 1, 1, 9999999999999999)",
+                (session,),
+            )
+        for seq, (author, text, at) in enumerate(
+            [("user", "a human please", 5), ("system", HANDED_OVER, 7), ("system", HANDED_OVER, 9)]
+        ):
+            db.execute(
+                "INSERT INTO events VALUES ('guest-handed', ?, ?, 'outbound', ?, 'message',"
+                " NULL, ?, 9999999999999999)",
+                (seq + 1, at, author, text),
+            )
+
+    store = await open_store_at(path)
+    try:
+        handed = await store.get_conversation("guest-handed")
+        bot = await store.get_conversation("guest-bot")
+    finally:
+        await store.close()
+    assert handed is not None and bot is not None
+    assert handed.handed_over_at == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=7)
+    assert (bot.handed_over_at, bot.reference, bot.awaiting) == (None, None, None)
+
+
+async def test_reference_and_deadline_look_ups_use_their_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "chatguard.db"
+    await (await open_store_at(path)).close()
+    with sqlite3.connect(path) as db:
+        by_reference = db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM conversations"
+            " WHERE reference = ? AND expires_at > ? LIMIT 2",
+            ("digest", 0),
+        ).fetchall()
+        by_deadline = db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM conversations"
+            " WHERE awaiting_until IS NOT NULL AND awaiting_until <= ? AND expires_at > ?"
+            " ORDER BY awaiting_until, session LIMIT ?",
+            (0, 0, 10),
+        ).fetchall()
+    assert "USING INDEX conversations_reference" in str(by_reference)
+    assert "USING INDEX conversations_awaiting" in str(by_deadline)
+    assert "TEMP B-TREE" not in str(by_deadline)  # the index gives the order too
 
 
 async def test_every_table_that_expires_has_an_index_on_expires_at(tmp_path: Path) -> None:

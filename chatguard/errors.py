@@ -102,6 +102,25 @@ class InvalidRequestError(ChatguardError):
     http_status = 400
 
 
+class FormTokenError(ChatguardError):
+    """A form was posted without a valid anti-forgery token (missing, expired, or not
+    the one issued to this browser); it was refused before anything was done."""
+
+    http_status = 403
+
+
+class TooManyAttemptsError(ChatguardError):
+    """Too many look-ups that matched nothing, from one client or from all together;
+    refused before any look-up. ``retry_after`` is the number of seconds until the
+    next attempt is allowed (the ``Retry-After`` header)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class VendorError(ChatguardError):
     """A vendor answered with an error; the message names the vendor and its status only.
 

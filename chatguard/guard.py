@@ -218,6 +218,13 @@ class ChatGuard:
         store key, so the store never holds the id."""
         return DeliveryKey(self._keyring.digest(f"delivery\0{channel}\0{message_id}".encode()))
 
+    def keyed_digests(self, context: str, data: bytes) -> list[str]:
+        """HMAC-SHA256 digests of ``data`` under each store key, the current key's
+        first: what a token that every instance on the same keys must recognise is
+        made of (the privacy page's anti-forgery tokens). ``context`` names the use,
+        so that one use's digests never match another's or the store's."""
+        return self._keyring.digests(b"chatguard keyed digest\0" + context.encode() + b"\0" + data)
+
     @overload
     async def user_message(
         self,

@@ -472,6 +472,46 @@ class AdminSettings(BaseModel):
     )
 
 
+class PrivacyPageSettings(BaseModel):
+    """The person's self-service page ``/privacy`` (see ``docs/privacy-page.md``):
+    its public address and how many look-ups of privacy references may fail."""
+
+    model_config = {"extra": "forbid"}
+
+    page_url: str | None = Field(
+        default=None,
+        description="The page's public address (https://.../privacy), told to the person "
+        "in the chat; an https address also marks the page's cookie Secure.",
+    )
+    failed_lookups: int = Field(
+        default=5,
+        ge=1,
+        description="Look-ups that match nothing one client address may make per window.",
+    )
+    failed_lookups_overall: int = Field(
+        default=500,
+        ge=1,
+        description="Look-ups that match nothing all clients together may make per window.",
+    )
+    lookup_window: Duration = Field(
+        default=timedelta(minutes=15), description="The window the look-up limits count in."
+    )
+    trusted_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Reverse proxies in front of chatguard that append X-Forwarded-For; "
+        "0: the client address is the connection's peer.",
+    )
+
+    @field_validator("page_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+/\S*$", url):
+            raise ValueError("must be an absolute http(s) address such as https://host/privacy")
+        return url
+
+
 class Settings(BaseSettings):
     """The single source of chatguard's configuration."""
 
@@ -492,6 +532,7 @@ class Settings(BaseSettings):
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    privacy: PrivacyPageSettings = Field(default_factory=PrivacyPageSettings)
     policy: dict[str, DestinationPolicy] = Field(default_factory=default_policies)
 
     @field_validator("policy")

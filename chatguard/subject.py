@@ -109,6 +109,7 @@ class SubjectRights:
         channel: str | None = None,
         user_id: str | None = None,
         session: str | None = None,
+        actor: str | None = None,
     ) -> dict[str, Any]:
         """Everything held about the subject, as one JSON-serialisable document.
 
@@ -119,7 +120,8 @@ class SubjectRights:
         privacy reference's digest), and the consent decisions. For a session, that
         session only (with the channel identity of its user, if any); for a channel
         identity, all its sessions.
-        Audited as ``export`` with the counts.
+        Audited as ``export`` with the counts and ``actor`` (who asked: an operator,
+        or ``privacy-page`` when the person asked on the privacy page).
         """
         subject = await self._find(channel=channel, user_id=user_id, session=session)
         identity: dict[str, str] | None = None
@@ -155,7 +157,7 @@ class SubjectRights:
         counts[RecordKind.CONSENTS] = len(consents)
         if identity is not None:
             counts[RecordKind.IDENTITIES] = 1
-        await self._audit("export", subject.pseudonym, counts)
+        await self._audit("export", subject.pseudonym, counts, actor=actor)
         return {
             "format": EXPORT_FORMAT,
             "exported_at": _iso(self._clock.now()),
@@ -219,6 +221,7 @@ class SubjectRights:
         channel: str | None = None,
         user_id: str | None = None,
         session: str | None = None,
+        actor: str | None = None,
     ) -> dict[RecordKind, int]:
         """Delete everything held about the subject; return the counts per record kind.
 
@@ -226,7 +229,8 @@ class SubjectRights:
         vault and sample, the consents, and the identity map entry, so the person
         is not recognised again from what was held. For a session: that
         conversation and everything under it. Other subjects are untouched. Audited
-        as ``erase`` with the counts; the audit entry names the pseudonym only.
+        as ``erase`` with the counts and ``actor`` (as for ``export``); the audit entry
+        names the pseudonym only.
         """
         subject = await self._find(channel=channel, user_id=user_id, session=session)
         counts: dict[RecordKind, int] = {}
@@ -239,7 +243,7 @@ class SubjectRights:
             for kind, count in deleted.items():
                 if count > 0:
                     counts[kind] = counts.get(kind, 0) + count
-        await self._audit("erase", subject.pseudonym, counts)
+        await self._audit("erase", subject.pseudonym, counts, actor=actor)
         return counts
 
     # --- troubleshooting access ----------------------------------------------------

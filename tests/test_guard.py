@@ -18,9 +18,10 @@ from chatguard.consent import (
     TextKind,
     new_privacy_reference,
 )
+from chatguard.crypto import KeyRing, random_key
 from chatguard.errors import ConfigurationError, StoreError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys
+from chatguard.pseudonym import Keys, UserPseudonyms
 from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import ConsentSettings, Settings
 from chatguard.store.records import Author, EventKind
@@ -144,6 +145,28 @@ async def test_a_delivery_key_names_the_channel_and_the_message_and_hides_the_id
     assert key != guard.delivery_key("genesys", "m.1")
     assert key != guard.delivery_key("messenger", "m.2")
     assert "m.1" not in key
+
+
+async def test_keyed_digests_are_separated_by_use_and_survive_a_key_rotation(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
+) -> None:
+    old, new = random_key(), random_key()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'guard.db'}", clock)
+    pseudonyms = UserPseudonyms([random_key()])
+
+    def guard_with(ring: KeyRing) -> ChatGuard:
+        keys = Keys(store=ring, pseudonyms=pseudonyms)
+        return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+
+    before = guard_with(KeyRing(old))
+    [digest] = before.keyed_digests("form token", b"secret")
+    assert before.keyed_digests("form token", b"secret") == [digest]
+    assert before.keyed_digests("another use", b"secret") != [digest]
+    assert digest != before.delivery_key("form token", "secret")
+    current, previous = guard_with(KeyRing(new, previous=[old])).keyed_digests(
+        "form token", b"secret"
+    )
+    assert previous == digest and current != digest
 
 
 async def test_an_agents_message_delivered_twice_is_shown_once(guard: ChatGuard) -> None:

@@ -347,6 +347,21 @@ async def test_erase_is_audited_with_counts_and_the_pseudonym(state: State) -> N
     assert PSID not in repr(entry) and NAME not in repr(entry)
 
 
+async def test_export_and_erase_name_who_asked_in_the_audit_log(state: State) -> None:
+    session = await _conversation(state, "web", None, [("PERSON", NAME)])
+    await state.rights.export(session=session, actor="privacy-page")
+    await state.rights.erase(session=session, actor="privacy-page")
+    other = await _conversation(state, "web", None, [("PERSON", OTHER_NAME)])
+    await state.rights.erase(session=other)
+
+    entries = await state.store.audit_entries()
+    assert [(e.action, e.subject, e.actor) for e in entries] == [
+        ("export", session, "privacy-page"),
+        ("erase", session, "privacy-page"),
+        ("erase", other, None),
+    ]
+
+
 async def test_erase_of_a_session_leaves_the_users_other_conversations(state: State) -> None:
     user, (first, second) = await _messenger_user(state, PSID, NAME)
 

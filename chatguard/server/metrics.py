@@ -65,6 +65,15 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.privacy_requests = Counter(
+            "chatguard_privacy_requests",
+            "Requests to the privacy page that asked for an action, by action (withdraw, "
+            "export, erase, erase_confirmed) and outcome (done, not_found, refused_token, "
+            "rate_limited, invalid, failed).",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""
         return bytes(generate_latest(self.registry))

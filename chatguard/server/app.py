@@ -139,6 +139,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.server.demo_page import setup_demo_page  # idem; mounts only in demo mode
 
     setup_demo_page(app)
+    from chatguard.server.privacy import setup_privacy_page  # idem
+
+    setup_privacy_page(app)
     return app
 
 

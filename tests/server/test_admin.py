@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from chatguard.server.admin import DISABLED_MESSAGE
 from chatguard.server.app import make_app
 from chatguard.settings import AdminSettings, Settings, load_settings
 from chatguard.store.records import Sample
+from tests.server.consented import consented_and_sampled
 
 Client = TestClient[web.Request, web.Application]
 
@@ -302,27 +302,13 @@ async def test_analytics_need_an_iso_time_range(client: Client, body: dict[str, 
 # --- consents ------------------------------------------------------------------------
 
 
-async def _consented_and_sampled(guard: ChatGuard, session: str) -> str:
-    """The session's user said yes to quality sampling, it was sampled, and it holds a
-    privacy reference; the reference's code."""
-    await guard.consents.record(
-        session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
-    )
-    now = guard.clock.now()
-    await guard.store.save_sample(Sample(session, now, now + timedelta(days=30)))
-    issued = await guard.references.issue()
-    held = await guard.conversation(session)
-    await guard.store.save_conversation(replace(held, reference=issued.digest))
-    return issued.code
-
-
 async def test_consent_withdrawn_after_the_session_by_reference_removes_the_sample(
     client: Client, guard: ChatGuard
 ) -> None:
     session = await _web_session(guard)
     other = await _web_session(guard)
-    code = await _consented_and_sampled(guard, session)
-    await _consented_and_sampled(guard, other)
+    code = await consented_and_sampled(guard, session)
+    await consented_and_sampled(guard, other)
     body = {"purpose": "quality_sampling", "reference": code.lower().replace("-", " ")}
 
     response = await client.post("/admin/consents/withdraw", json=body, headers=AUTH)
@@ -370,7 +356,7 @@ async def test_a_persons_consents_are_shown_per_pseudonym_and_the_look_is_audite
     client: Client, guard: ChatGuard
 ) -> None:
     session = await _web_session(guard)
-    await _consented_and_sampled(guard, session)
+    await consented_and_sampled(guard, session)
     await guard.consents.withdraw(session, Purpose.QUALITY_SAMPLING, Source.CHAT, "en")
 
     response = await client.post("/admin/consents/show", json={"session": session}, headers=AUTH)

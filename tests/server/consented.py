@@ -24,3 +24,11 @@ async def consented_and_sampled(guard: ChatGuard, session: str) -> str:
     held = await guard.conversation(session)
     await guard.store.save_conversation(replace(held, reference=issued.digest))
     return issued.code
+
+
+async def consented_web_chat(guard: ChatGuard, typed: str) -> tuple[str, str]:
+    """A web chat in which the person typed ``typed``, then consented to quality
+    sampling, was sampled and got a privacy reference: its session and the code."""
+    session = (await guard.start_conversation("web")).session
+    await guard.user_message(session, typed)
+    return session, await consented_and_sampled(guard, session)

@@ -15,7 +15,7 @@ from chatguard.guard import ChatGuard
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from tests.server.browser import chromium
-from tests.server.consented import consented_and_sampled
+from tests.server.consented import consented_web_chat
 
 NAME = "Anna Keller"
 
@@ -29,11 +29,7 @@ async def server(guard: ChatGuard) -> AsyncIterator[TestServer]:
 
 
 async def _chat(guard: ChatGuard) -> tuple[str, str]:
-    """A web chat that was handed over with consent to quality sampling, sampled, and
-    given a privacy reference: its session and the code the person was told."""
-    session = (await guard.start_conversation("web")).session
-    await guard.user_message(session, f"Hello, I am {NAME}, I need help with my booking")
-    return session, await consented_and_sampled(guard, session)
+    return await consented_web_chat(guard, f"Hello, I am {NAME}, I need help with my booking")
 
 
 async def test_browser_without_javascript_withdraws_consent_and_the_sample_is_gone(

@@ -33,7 +33,7 @@ from chatguard.server.privacy import (
     page_texts,
 )
 from chatguard.settings import Settings, load_settings
-from tests.server.consented import consented_and_sampled
+from tests.server.consented import consented_web_chat
 
 Client = TestClient[web.Request, web.Application]
 
@@ -64,11 +64,7 @@ async def client(guard: ChatGuard) -> AsyncIterator[Client]:
 
 
 async def _chat(guard: ChatGuard) -> tuple[str, str]:
-    """A web chat in which the person typed their name and e-mail, consented to quality
-    sampling, was sampled and got a privacy reference: its session and the code."""
-    session = (await guard.start_conversation("web")).session
-    await guard.user_message(session, f"Hello, I am {NAME}, my email is {EMAIL}")
-    return session, await consented_and_sampled(guard, session)
+    return await consented_web_chat(guard, f"Hello, I am {NAME}, my email is {EMAIL}")
 
 
 async def _token(client: Client, **query: str) -> str:

@@ -30,7 +30,7 @@ Promises:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 from chatguard.errors import VendorError
@@ -40,6 +40,7 @@ from chatguard.server.metrics import ServiceMetrics
 from chatguard.store.records import (
     Author,
     Conversation,
+    DialogueChange,
     Direction,
     RecordKind,
     TranscriptEvent,
@@ -194,6 +195,7 @@ class Dialogue:
     async def _mark_handed_over(self, conversation: Conversation) -> None:
         guard = self.guard
         now = guard.clock.now()
+        await guard.store.update_dialogue(conversation.session, DialogueChange(handed_over_at=now))
         await guard.store.record_event(
             TranscriptEvent(
                 session=conversation.session,
@@ -203,7 +205,7 @@ class Dialogue:
                 text=HANDED_OVER,
                 expires_at=guard.retention.expires_at(RecordKind.TRANSCRIPTS),
             ),
-            replace(conversation, handed_over_at=now),
+            conversation,
         )
 
     async def _converse(self, turn: BotTurn) -> list[BotOutput]:

@@ -227,6 +227,7 @@ class ChatGuard:
         lang: str | None = None,
         destination: str = "nlp",
         delivery: None = None,
+        kind: EventKind = EventKind.MESSAGE,
     ) -> RedactionResult: ...
 
     @overload
@@ -238,6 +239,7 @@ class ChatGuard:
         lang: str | None = None,
         destination: str = "nlp",
         delivery: DeliveryKey,
+        kind: EventKind = EventKind.MESSAGE,
     ) -> RedactionResult | None: ...
 
     async def user_message(
@@ -248,12 +250,15 @@ class ChatGuard:
         lang: str | None = None,
         destination: str = "nlp",
         delivery: DeliveryKey | None = None,
+        kind: EventKind = EventKind.MESSAGE,
     ) -> RedactionResult | None:
         """Redact what the user typed for ``destination`` and store it redacted.
 
         The result is what may be sent to the destination; it is returned only after
         the event is stored. ``None`` when ``delivery`` was stored before: then nothing
-        is stored and nothing is to be sent.
+        is stored and nothing is to be sent. ``kind`` ``consent`` stores a message
+        that belongs to chatguard's own exchange (an answer to its question), which
+        is never to be sent (see :mod:`chatguard.handover`).
         """
         conversation = await self.conversation(session)
         destinations = [destination]
@@ -264,7 +269,7 @@ class ChatGuard:
         )
         stored = transcript[0] if transcript else result
         seq = await self._record(
-            conversation, Direction.INBOUND, Author.USER, stored.text, delivery=delivery
+            conversation, Direction.INBOUND, Author.USER, stored.text, kind=kind, delivery=delivery
         )
         return None if seq is None else result
 
@@ -343,6 +348,24 @@ class ChatGuard:
             kind=EventKind.FEEDBACK,
             feedback="up" if positive else "down",
         )
+
+    async def record_notice(
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        kind: EventKind = EventKind.CONSENT,
+        delivery: DeliveryKey | None = None,
+    ) -> bool:
+        """Store one of chatguard's own texts (its questions and confirmations, which
+        hold no personal data and are stored as they are) as a ``system`` event of
+        ``conversation``, with the conversation's new activity, in one write.
+        ``conversation`` may be a copy read earlier: only its activity moves.
+        ``False`` when ``delivery`` was stored before (nothing stored)."""
+        seq = await self._record(
+            conversation, Direction.OUTBOUND, Author.SYSTEM, text, kind=kind, delivery=delivery
+        )
+        return seq is not None
 
     def _replaces_everything(self, destination: str) -> bool:
         policy = self.redactor.policy(destination)

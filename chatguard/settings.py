@@ -446,6 +446,20 @@ class ConsentSettings(BaseModel):
         default=timedelta(minutes=2),
         description="How long the hand-over question waits for an answer; then it counts as no.",
     )
+    withdrawal_timeout: Duration = Field(
+        default=timedelta(minutes=1),
+        description="How long a withdrawal's confirmation question waits; then it is dropped.",
+    )
+    deadline_check_interval: Duration = Field(
+        default=timedelta(seconds=1),
+        description="How often the service looks for questions whose time is up.",
+    )
+    privacy_page: str = Field(
+        default="/privacy",
+        min_length=1,
+        description="Where the person withdraws or asks for their data after the chat, as "
+        "the privacy reference notice names it (an absolute URL in production).",
+    )
     texts_file: Path | None = Field(
         default=None, description="A TOML file of consent texts that replace shipped ones."
     )

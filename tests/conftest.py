@@ -47,13 +47,17 @@ def keys() -> Keys:
 
 
 async def guard_over(
-    path: Path, keys: Keys, engine: RedactionEngine, clock: ManualClock
+    path: Path,
+    keys: Keys,
+    engine: RedactionEngine,
+    clock: ManualClock,
+    settings: Settings | None = None,
 ) -> ChatGuard:
-    """The pipeline over the SQLite file at ``path`` (opened now) with ``keys``; the
-    caller closes it."""
+    """The pipeline over the SQLite file at ``path`` (opened now) with ``keys`` (and
+    ``settings``, the defaults when not given); the caller closes it."""
     store = SqliteStore(f"sqlite:///{path}", clock)
     await store.open()
-    return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    return ChatGuard(settings or Settings(), store=store, keys=keys, engine=engine, clock=clock)
 
 
 @pytest_asyncio.fixture(loop_scope="function")

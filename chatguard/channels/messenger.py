@@ -30,6 +30,9 @@ Promises:
   number) are redacted like the text.
 * A Messenger user has one conversation per session: reused while their last
   activity is within ``session_idle``, else a new one, under the same user pseudonym.
+* chatguard's own questions (:mod:`chatguard.handover`) go out as Send API quick
+  replies whose payloads are ``YES_PAYLOAD`` / ``NO_PAYLOAD``; what comes of a
+  question past its deadline is sent through the Send API too.
 """
 
 from __future__ import annotations
@@ -47,13 +50,16 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
-from chatguard.channels.genesys import GENESYS, AgentDelivery, agent_relay
-from chatguard.dialogue import DESTINATION, Dialogue, ShownOutput
+from chatguard.channels.genesys import AgentDelivery, agent_relay
+from chatguard.dialogue import DESTINATION, Dialogue
 from chatguard.errors import SubjectNotFoundError, VendorError
 from chatguard.guard import ChatGuard
+from chatguard.handover import OutputDelivery, UserReading
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
+from chatguard.outputs import ShownOutput
+from chatguard.server.app import GUARD, LIVE_AGENTS, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import parse_json_object
+from chatguard.server.deadlines import answer_deadlines
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import MessengerSettings
 from chatguard.store.records import (
@@ -85,6 +91,7 @@ def setup_messenger(app: web.Application) -> None:
     """Register the webhook routes and the channel's lifetime (HTTP client, bot, tasks)."""
     app.cleanup_ctx.append(_channel_context)
     agent_relay(app).register("messenger", _agent_delivery(app))
+    answer_deadlines(app).register("messenger", _outputs_delivery(app))
     app.router.add_get("/webhooks/messenger", verify)
     app.router.add_post("/webhooks/messenger", receive)
 
@@ -224,18 +231,19 @@ def messaging_type(
 def send_api_message(output: ShownOutput) -> dict[str, Any] | None:
     """The Send API ``message`` for one output, or ``None`` when it has nothing to show.
 
-    Quick-reply titles are cut to Messenger's 20 characters; the payload keeps the
-    whole text, so choosing one sends it back as typed.
+    Quick-reply titles are cut to Messenger's 20 characters; the payload is the
+    output's (chatguard's answer buttons: ``YES_PAYLOAD`` / ``NO_PAYLOAD``), else the
+    whole title, so choosing one sends it back as typed.
     """
-    replies = list(output.quick_replies)[:MAX_QUICK_REPLIES]
-    text = output.text or ("…" if replies else None)
+    buttons = list(output.buttons)[:MAX_QUICK_REPLIES]
+    text = output.text or ("…" if buttons else None)
     if not text:
         return None
     message: dict[str, Any] = {"text": text}
-    if replies:
+    if buttons:
         message["quick_replies"] = [
-            {"content_type": "text", "title": reply[:MAX_TITLE_CHARS], "payload": reply}
-            for reply in replies
+            {"content_type": "text", "title": title[:MAX_TITLE_CHARS], "payload": payload}
+            for title, payload in buttons
         ]
     return message
 
@@ -306,8 +314,13 @@ class MessengerChannel:
         delivery = None if message_id is None else self.guard.delivery_key(CHANNEL, message_id)
         async with self._users.hold(turn.psid):
             conversation = await self._conversation(turn.psid)
+            reading = self.dialogue.gate.read(conversation, turn.text, turn.data)
             result = await self.guard.user_message(
-                conversation.session, turn.text, destination=DESTINATION, delivery=delivery
+                conversation.session,
+                turn.text,
+                destination=DESTINATION,
+                delivery=delivery,
+                kind=reading.kind,
             )
         if result is None:
             return
@@ -317,7 +330,9 @@ class MessengerChannel:
             channel=CHANNEL, vendor=self.dialogue.bot.name, direction="inbound"
         ).inc()
         self.spawn(
-            self._answer(conversation.session, turn.psid, result.text, result.language, turn.data)
+            self._answer(
+                conversation.session, turn.psid, result.text, result.language, turn.data, reading
+            )
         )
 
     async def _conversation(self, psid: str) -> Conversation:
@@ -344,22 +359,34 @@ class MessengerChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(
-        self, session: str, psid: str, redacted: str, language: str, data: dict[str, Any]
+        self,
+        session: str,
+        psid: str,
+        redacted: str,
+        language: str,
+        data: dict[str, Any],
+        reading: UserReading | None = None,
     ) -> None:
         try:
             async with self._sessions.hold(session):
-                outputs = await self.dialogue.answer_stored_turn(session, redacted, language, data)
-                for output in outputs:
-                    message = send_api_message(output)
-                    if message is not None:
-                        await self.send(psid, message, {"messaging_type": "RESPONSE"})
-                        self.metrics.messages.labels(
-                            channel=CHANNEL, vendor=self.dialogue.bot.name, direction="outbound"
-                        ).inc()
+                outputs = await self.dialogue.answer_stored_turn(
+                    session, redacted, language, data, reading
+                )
+                await self.send_outputs(psid, outputs)
         except VendorError:
             pass  # counted where it happened; the turn stays stored
         except Exception as error:
             logger.error("a Messenger turn failed: %s", type(error).__name__)
+
+    async def send_outputs(self, psid: str, outputs: list[ShownOutput]) -> None:
+        """Send each output (as the user sees it) to ``psid`` as a ``RESPONSE``."""
+        for output in outputs:
+            message = send_api_message(output)
+            if message is not None:
+                await self.send(psid, message, {"messaging_type": "RESPONSE"})
+                self.metrics.messages.labels(
+                    channel=CHANNEL, vendor=self.dialogue.bot.name, direction="outbound"
+                ).inc()
 
     async def resume_pending(self, *, window: timedelta = RESUME_WINDOW) -> int:
         """Answer Messenger turns stored but never answered: conversations whose last
@@ -378,7 +405,7 @@ class MessengerChannel:
             if not (
                 event.direction is Direction.INBOUND
                 and event.author is Author.USER
-                and event.kind is EventKind.MESSAGE
+                and event.kind in (EventKind.MESSAGE, EventKind.CONSENT)
             ):
                 continue
             conversation = await guard.store.get_conversation(session)
@@ -446,7 +473,7 @@ async def _channel_context(app: web.Application) -> AsyncIterator[None]:
         channel = MessengerChannel(
             settings.channels.messenger,
             app[GUARD],
-            Dialogue(app[GUARD], bot, metrics, app.get(GENESYS)),
+            Dialogue(app[GUARD], bot, metrics, app.get(LIVE_AGENTS)),
             http,
             metrics,
             calls,
@@ -534,6 +561,19 @@ def _agent_delivery(app: web.Application) -> AgentDelivery:
     return deliver
 
 
+def _outputs_delivery(app: web.Application) -> OutputDelivery:
+    """How chatguard's outputs after a deadline (a question timed out) reach the user."""
+
+    async def deliver(conversation: Conversation, outputs: list[ShownOutput]) -> None:
+        channel = app[MESSENGER]
+        identity = await channel.guard.identities.resolve(conversation.user or "")
+        if identity is None or identity[0] != CHANNEL:
+            raise SubjectNotFoundError("no Messenger user behind that conversation")
+        await channel.send_outputs(identity[1], outputs)
+
+    return deliver
+
+
 async def _send_restored(
     channel: MessengerChannel, psid: str, conversation: Conversation, text: str, author: Author
 ) -> None:
@@ -543,7 +583,7 @@ async def _send_restored(
         (
             event.at
             for event in await guard.store.events(conversation.session)
-            if event.author is Author.USER and event.kind is EventKind.MESSAGE
+            if event.author is Author.USER and event.kind in (EventKind.MESSAGE, EventKind.CONSENT)
         ),
         default=None,
     )

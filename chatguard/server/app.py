@@ -16,6 +16,7 @@ from chatguard.errors import ChatguardError, OverloadedError
 from chatguard.guard import ChatGuard
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import Settings
+from chatguard.vendors.base import LiveAgentVendor
 from chatguard.vendors.resilience import VendorCalls
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ GUARD = web.AppKey("guard", ChatGuard)
 METRICS = web.AppKey("metrics", ServiceMetrics)
 #: The service's circuit breakers, one per vendor, shared by every client of it.
 VENDOR_CALLS = web.AppKey("vendor_calls", VendorCalls)
+#: The live agents conversations are handed over to (Genesys when ``vendors.genesys``
+#: is configured; the demo's simulated agents in demo mode); absent otherwise.
+LIVE_AGENTS = web.AppKey("live_agents", LiveAgentVendor)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -139,6 +143,9 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.server.demo_page import setup_demo_page  # idem; mounts only in demo mode
 
     setup_demo_page(app)
+    from chatguard.server.deadlines import setup_deadlines  # idem; after the live agents
+
+    setup_deadlines(app)
     return app
 
 

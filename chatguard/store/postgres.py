@@ -258,7 +258,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         CREATE INDEX conversations_awaiting_idx ON conversations (awaiting_until, session)
             WHERE awaiting_until IS NOT NULL;
         -- Conversations handed over before the column existed carry the mark as a
-        -- system event of their transcript (chatguard.dialogue.HANDED_OVER).
+        -- system event of their transcript (chatguard.handover.HANDED_OVER).
         UPDATE conversations AS c SET handed_over_at = e.first_at
         FROM (
             SELECT session, min(at) AS first_at FROM events

@@ -175,7 +175,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX conversations_awaiting ON conversations (awaiting_until, session)"
         " WHERE awaiting_until IS NOT NULL",
         # Conversations handed over before the field existed carry the mark as a
-        # system event of their transcript (chatguard.dialogue.HANDED_OVER).
+        # system event of their transcript (chatguard.handover.HANDED_OVER).
         """UPDATE conversations SET handed_over_at = (
             SELECT MIN(at) FROM events WHERE events.session = conversations.session
             AND author = 'system' AND text = 'handed over to a live agent'

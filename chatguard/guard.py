@@ -17,7 +17,9 @@ from chatguard.consent import (
     ConsentLedger,
     ConsentSubject,
     ConsentTexts,
+    Decision,
     PrivacyReferences,
+    Purpose,
     WithdrawalMatcher,
 )
 from chatguard.errors import SubjectNotFoundError
@@ -31,6 +33,7 @@ from chatguard.settings import Settings
 from chatguard.store import Store, open_store
 from chatguard.store.records import (
     Author,
+    ConsentRecord,
     Conversation,
     Delivery,
     Direction,
@@ -68,7 +71,8 @@ class ChatGuard:
       sampler, ``texts`` the consent texts (the operator's ``consent.texts_file``
       over the shipped ones, read when the guard is built), ``references`` the
       privacy references, ``withdrawals`` and ``answers`` read what the user types;
-      ``consent_subject`` finds whom a consent request is about.
+      ``consent_subject`` finds whom a consent request is about; ``may_notify`` is
+      what code that sends push notifications asks first.
 
     Example::
 
@@ -211,6 +215,22 @@ class ChatGuard:
             held.session for user in pseudonyms for held in await self.store.conversations_of(user)
         ]
         return ConsentSubject(tuple(sessions), tuple(pseudonyms))
+
+    async def may_notify(self, channel: str, user_id: str) -> bool:
+        """Whether code that sends push notifications may send one to the user
+        ``user_id`` of ``channel`` (a Messenger PSID) now: only while their
+        ``push_notifications`` consent is granted, i.e. the newest decision recorded
+        under any of their pseudonyms (every pseudonym key) is ``granted``. ``False``
+        after a withdrawal (typed, a Messenger stop, the admin API, the form), and
+        without any grant. Reads only; audits nothing."""
+        newest: ConsentRecord | None = None
+        for user in await self.identities.find_all(channel, user_id):
+            for record in await self.consents.history(user):
+                if record.purpose == Purpose.PUSH_NOTIFICATIONS and (
+                    newest is None or (record.at, record.id) > (newest.at, newest.id)
+                ):
+                    newest = record
+        return newest is not None and newest.decision == Decision.GRANTED
 
     def delivery_key(self, channel: str, message_id: str) -> DeliveryKey:
         """The key by which ``user_message`` and ``reply`` recognise the message that

@@ -23,6 +23,7 @@ from chatguard.consent import (
     ConsentTexts,
     Decision,
     Purpose,
+    Source,
     TextKind,
 )
 from chatguard.dialogue import Dialogue
@@ -385,3 +386,32 @@ async def test_a_question_whose_time_ran_out_while_no_process_ran_is_resolved_af
     [record] = await _quality_records(guard, session)
     assert (record.decision, record.text_id) == ("declined", "quality_sampling_timed_out")
     assert [_flag(m) for m in fake.inbound] == ["declined"]
+
+
+async def test_push_consent_is_withdrawn_by_the_typed_word_and_then_notifications_are_refused(
+    live: tuple[Dialogue, VendorLog, GenesysCloud], guard: ChatGuard
+) -> None:
+    dialogue, log, _ = live
+    psid = "6123456789012345"
+    conversation = await guard.start_conversation("messenger", user_id=psid)
+    assert conversation.user is not None
+    assert not await guard.may_notify("messenger", psid)  # nothing granted yet
+    await guard.consents.record(
+        conversation.user,
+        Purpose.PUSH_NOTIFICATIONS,
+        Decision.GRANTED,
+        Source.MESSENGER_OPTIN,
+        TEXTS.get(TextKind.PUSH_NOTIFICATIONS_GRANTED, "pt"),
+        "pt",
+    )
+    assert await guard.may_notify("messenger", psid)
+
+    [question] = await dialogue.user_turn(conversation.session, "Retirar")
+    assert question.text == TEXTS.withdrawal_question("push_notifications", "pt").text or (
+        question.text == TEXTS.withdrawal_question("push_notifications", "es").text
+    )
+    assert await guard.may_notify("messenger", psid)
+    await dialogue.user_turn(conversation.session, "", {"quick_reply": {"payload": YES_PAYLOAD}})
+
+    assert not await guard.may_notify("messenger", psid)
+    assert log.exchanges(conversation.session) == []  # neither message reached the bot

@@ -14,11 +14,16 @@ Promises:
   parsed; missing, malformed or wrong (or no app secret configured) is 403, and
   nothing is stored or forwarded.
 * Every ``entry[].messaging[]`` item is read: text messages, quick replies, postbacks
-  and referrals become user turns; echoes (``message.is_echo``), optins, delivery and
-  read receipts are dropped (nothing recorded). A message already stored is dropped,
-  also after a restart and when another instance on the same store stored it: each
-  turn is stored with its ``mid`` as delivery key (``ChatGuard.delivery_key``; a
-  referral, which has none, by sender and timestamp), kept ``retention.deliveries``.
+  and referrals become user turns; notification opt-ins (``optin.type ==
+  "notification_messages"``) grant the user's ``push_notifications`` consent, and
+  their ``STOP NOTIFICATIONS`` withdraws it (``RESUME NOTIFICATIONS`` grants it
+  again); echoes (``message.is_echo``), other optins, delivery and read receipts are
+  dropped (nothing recorded). An opt-in's token is not kept (see
+  ``docs/messenger.md``). A message already stored is dropped, also after a restart
+  and when another instance on the same store stored it: each turn is stored with
+  its ``mid`` as delivery key (``ChatGuard.delivery_key``; a referral, which has
+  none, by sender and timestamp; an opt-in by sender, timestamp and status), kept
+  ``retention.deliveries``.
 * Each turn's message is stored (redacted) in the user's conversation before 200 is
   answered; then the bot is called and its outputs are sent through the Send API,
   asynchronously, in tasks the application owns (awaited for a bounded time at
@@ -51,6 +56,7 @@ import aiohttp
 from aiohttp import web
 
 from chatguard.channels.genesys import AgentDelivery, agent_relay
+from chatguard.consent import Decision, Purpose, Source, TextKind
 from chatguard.dialogue import DESTINATION, Dialogue
 from chatguard.errors import SubjectNotFoundError, VendorError
 from chatguard.guard import ChatGuard
@@ -85,6 +91,13 @@ RESUME_WINDOW: Final = timedelta(hours=1)
 #: Messenger's limits: quick replies per message and characters per quick-reply title.
 MAX_QUICK_REPLIES: Final = 13
 MAX_TITLE_CHARS: Final = 20
+#: The optin type of Messenger's notification messages (Marketing Messages).
+NOTIFICATION_MESSAGES: Final = "notification_messages"
+#: ``optin.notification_messages_status`` when the user stops the notifications.
+STOP_NOTIFICATIONS: Final = "STOP NOTIFICATIONS"
+#: What the transcript records of an opt-in (chatguard's words, no personal data).
+OPTED_IN: Final = "notification messages: opted in through Messenger"
+OPTED_OUT: Final = "notification messages: stopped through Messenger"
 
 
 def setup_messenger(app: web.Application) -> None:
@@ -121,6 +134,25 @@ class InboundTurn:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationOptin:
+    """A Messenger user's opt-in to notification messages, or its stop (``stopped``).
+    Holds the PSID: kept in memory only, never logged. The optin's token, title and
+    payload are not read: chatguard sends no notifications itself."""
+
+    psid: str
+    timestamp: datetime | None
+    stopped: bool
+
+    @property
+    def message_id(self) -> str | None:
+        """What names this opt-in in a redelivery (sender, Meta's timestamp and whether
+        it stops); ``None`` without a timestamp."""
+        if self.timestamp is None:
+            return None
+        return f"optin:{self.psid}@{self.timestamp.isoformat()}:{int(self.stopped)}"
+
+
 def signature_is_valid(raw: bytes, header: str | None, app_secret: str) -> bool:
     """Whether ``header`` is ``sha256=`` and the hex HMAC-SHA256 of ``raw`` under
     ``app_secret``, compared in constant time."""
@@ -142,6 +174,28 @@ def parse_turns(body: dict[str, Any]) -> list[InboundTurn]:
             if turn is not None:
                 turns.append(turn)
     return turns
+
+
+def parse_optins(body: dict[str, Any]) -> list[NotificationOptin]:
+    """The notification-message opt-ins (and stops) in a webhook body, in order;
+    other optins and anything malformed are left out (and never raise)."""
+    optins: list[NotificationOptin] = []
+    if body.get("object") != "page":
+        return optins
+    for entry in _dicts(body.get("entry")):
+        for item in _dicts(entry.get("messaging")):
+            sender, optin = item.get("sender"), item.get("optin")
+            psid = sender.get("id") if isinstance(sender, dict) else None
+            if (
+                not isinstance(psid, str)
+                or not psid
+                or not isinstance(optin, dict)
+                or optin.get("type") != NOTIFICATION_MESSAGES
+            ):
+                continue
+            stopped = optin.get("notification_messages_status") == STOP_NOTIFICATIONS
+            optins.append(NotificationOptin(psid, _timestamp(item.get("timestamp")), stopped))
+    return optins
 
 
 def _turn(item: dict[str, Any]) -> InboundTurn | None:
@@ -184,7 +238,7 @@ def _turn(item: dict[str, Any]) -> InboundTurn | None:
         return InboundTurn(psid, mid, timestamp, title, data)
     if "referral" in data:
         return InboundTurn(psid, None, timestamp, "", data)
-    return None  # optin (consent is recorded by the consent ledger), delivery, read, ...
+    return None  # optin (see parse_optins), delivery, read, ...
 
 
 def _string(value: object) -> str:
@@ -335,6 +389,40 @@ class MessengerChannel:
             )
         )
 
+    async def accept_optin(self, optin: NotificationOptin) -> None:
+        """Record a notification opt-in as the user's ``push_notifications`` consent
+        (granted, source ``messenger_optin``; a stop withdraws it at once), once: a
+        redelivery (same sender, timestamp and status) changes nothing. A grant is
+        confirmed to the user through the Send API. Raises when it cannot be stored
+        (then Meta retries)."""
+        guard = self.guard
+        message_id = optin.message_id
+        delivery = None if message_id is None else guard.delivery_key(CHANNEL, message_id)
+        async with self._users.hold(optin.psid):
+            conversation = await self._conversation(optin.psid)
+            user = conversation.user
+            assert user is not None  # a Messenger conversation always has its user
+            said = OPTED_OUT if optin.stopped else OPTED_IN
+            if not await guard.record_notice(conversation, said, delivery=delivery):
+                return  # recorded before
+            language = conversation.language or "en"
+            if optin.stopped:
+                await guard.consents.withdraw(
+                    user, Purpose.PUSH_NOTIFICATIONS, Source.MESSENGER_OPTIN, language
+                )
+                return
+            granted = guard.texts.get(TextKind.PUSH_NOTIFICATIONS_GRANTED, language)
+            await guard.consents.record(
+                user,
+                Purpose.PUSH_NOTIFICATIONS,
+                Decision.GRANTED,
+                Source.MESSENGER_OPTIN,
+                granted,
+                granted.language,
+            )
+            await guard.record_notice(conversation, granted.text)
+        self.spawn(self._deliver(optin.psid, [ShownOutput(granted.text)]))
+
     async def _conversation(self, psid: str) -> Conversation:
         guard = self.guard
         user = await guard.identities.find(CHANNEL, psid)
@@ -377,6 +465,15 @@ class MessengerChannel:
             pass  # counted where it happened; the turn stays stored
         except Exception as error:
             logger.error("a Messenger turn failed: %s", type(error).__name__)
+
+    async def _deliver(self, psid: str, outputs: list[ShownOutput]) -> None:
+        """``send_outputs`` in a task of the channel's: failures logged, never raised."""
+        try:
+            await self.send_outputs(psid, outputs)
+        except VendorError:
+            pass  # counted where it happened
+        except Exception as error:
+            logger.error("a Messenger delivery failed: %s", type(error).__name__)
 
     async def send_outputs(self, psid: str, outputs: list[ShownOutput]) -> None:
         """Send each output (as the user sees it) to ``psid`` as a ``RESPONSE``."""
@@ -520,8 +617,11 @@ async def receive(request: web.Request) -> web.Response:
     ):
         raise web.HTTPForbidden(text="bad signature")
     channel = request.app[MESSENGER]
-    for turn in parse_turns(parse_json_object(raw)):
+    body = parse_json_object(raw)
+    for turn in parse_turns(body):
         await channel.accept(turn)
+    for optin in parse_optins(body):
+        await channel.accept_optin(optin)
     return web.Response(text="EVENT_RECEIVED", content_type="text/plain")
 
 

@@ -1,10 +1,12 @@
 """Consent on Messenger, end to end through the running proxy on a real port with
 local servers playing Meta's Graph Send API, Cognigy's REST endpoint and Genesys
 Cloud: the quality-sampling question before the hand-over (answered with its quick
-reply, or timed out)."""
+reply, or timed out), and push notifications (Meta's notification-messages opt-in,
+the typed word "Withdraw" and its confirmation, Meta's STOP)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -90,6 +92,31 @@ async def _send(client: Client, guard: ChatGuard, mid: str, text: str, **message
     assert await post_webhook(client, body, signed(body)) == 200
 
 
+def _optin(guard: ChatGuard, status: str | None = None) -> bytes:
+    """Meta's ``messaging_optins`` event of notification messages (a stop with
+    ``status``), as the webhook delivers it."""
+    optin: dict[str, Any] = {
+        "type": "notification_messages",
+        "payload": "flight-updates",
+        "title": "Updates about your booking",
+        "notification_messages_token": "token-of-the-page-to-message-the-user",
+        "notification_messages_frequency": "DAILY",
+        "notification_messages_timezone": "Europe/Lisbon",
+        "token_expiry_timestamp": 1_800_000_000_000,
+        "user_token_status": "NOT_REFRESHED",
+    }
+    if status is not None:
+        optin["notification_messages_status"] = status
+    return webhook(
+        {
+            "sender": {"id": PSID},
+            "recipient": {"id": "page-1"},
+            "timestamp": int(guard.clock.now().timestamp() * 1000),
+            "optin": optin,
+        }
+    )
+
+
 async def _user(guard: ChatGuard) -> str:
     user = await guard.identities.find("messenger", PSID)
     assert user is not None
@@ -156,3 +183,66 @@ async def test_on_messenger_no_answer_in_time_declines_hands_over_and_tells_the_
     }
     assert told["recipient"] == {"id": PSID}
     assert told["message"]["text"] == TEXTS.get(TextKind.QUALITY_SAMPLING_TIMED_OUT, "en").text
+
+
+async def test_push_opt_in_then_typed_withdraw_and_confirmation_refuse_notifications(
+    proxy: Proxy, guard: ChatGuard
+) -> None:
+    client, graph, cognigy, cloud = proxy
+    optin = _optin(guard)
+    assert await post_webhook(client, optin, signed(optin)) == 200
+    [confirmed] = await graph.wait_for(1)
+    assert "type “Withdraw”" in confirmed["message"]["text"]
+    assert await guard.may_notify("messenger", PSID)
+    allowed = await client.post(
+        "/admin/notifications/allowed",
+        json={"channel": "messenger", "user_id": PSID},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert (await allowed.json()) == {"allowed": True}
+    [record] = await guard.consents.history(await _user(guard))
+    assert (record.decision, record.source) == ("granted", "messenger_optin")
+
+    await _send(client, guard, "m.w", "Withdraw")
+    [_, question] = await graph.wait_for(2)
+    assert question["message"]["text"] == TEXTS.withdrawal_question("push_notifications", "en").text
+    assert await guard.may_notify("messenger", PSID)  # only after the confirmation
+    yes = question["message"]["quick_replies"][0]
+    await _send(client, guard, "m.y", yes["title"], quick_reply={"payload": yes["payload"]})
+    [*_, done] = await graph.wait_for(3)
+
+    assert done["message"]["text"] == TEXTS.get(TextKind.WITHDRAWAL_DONE, "en").text
+    assert not await guard.may_notify("messenger", PSID)
+    refused = await client.post(
+        "/admin/notifications/allowed",
+        json={"channel": "messenger", "user_id": PSID},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert (await refused.json()) == {"allowed": False}
+    assert cognigy.received == [] and cloud.inbound == []  # nothing of it was forwarded
+
+    # Meta redelivers the opt-in it already got a 200 for: it grants nothing again.
+    assert await post_webhook(client, optin, signed(optin)) == 200
+    await asyncio.sleep(0.2)
+    assert not await guard.may_notify("messenger", PSID)
+    assert len(graph.received) == 3
+
+
+async def test_stop_notifications_withdraws_and_resume_grants_again(
+    proxy: Proxy, guard: ChatGuard, clock: ManualClock
+) -> None:
+    client, graph, _, _ = proxy
+    for status, allowed in (
+        (None, True),
+        ("STOP NOTIFICATIONS", False),
+        ("RESUME NOTIFICATIONS", True),
+    ):
+        clock.advance(timedelta(seconds=1))
+        body = _optin(guard, status)
+        assert await post_webhook(client, body, signed(body)) == 200
+        assert await guard.may_notify("messenger", PSID) is allowed
+    decisions = [r.decision for r in await guard.consents.history(await _user(guard))]
+    assert decisions == ["granted", "withdrawn", "granted"]
+    await graph.wait_for(2)  # each grant was confirmed, the stop was not
+    await asyncio.sleep(0.1)
+    assert len(graph.received) == 2

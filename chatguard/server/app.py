@@ -134,15 +134,16 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.channels.genesys import setup_genesys  # idem; before the channels
 
     setup_genesys(app)
+    from chatguard.server.demo_page import setup_demo_page  # idem; only in demo mode, and
+    # before the channels: without Genesys its simulated agents are what they hand over to
+
+    setup_demo_page(app)
     from chatguard.channels.web import setup_web  # idem
 
     setup_web(app)
     from chatguard.channels.messenger import setup_messenger  # idem
 
     setup_messenger(app)
-    from chatguard.server.demo_page import setup_demo_page  # idem; mounts only in demo mode
-
-    setup_demo_page(app)
     from chatguard.server.deadlines import setup_deadlines  # idem; after the live agents
 
     setup_deadlines(app)

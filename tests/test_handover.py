@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
@@ -35,13 +35,10 @@ from chatguard.handover import (
     UserReading,
 )
 from chatguard.outputs import VENDOR_DOWN, ShownOutput
-from chatguard.pseudonym import Keys
-from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import Settings
 from chatguard.store.records import Author, ConsentRecord, EventKind
 from chatguard.vendors.demo import DemoBot, VendorLog
 from chatguard.vendors.genesys import GenesysOpenMessaging
-from tests.conftest import guard_over
 from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
 
 NAME = "Anna Keller"
@@ -58,16 +55,10 @@ REFERENCE = r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}"
 CONSENT = {"sampling_rate": 1.0, "sampling_seed": 7, "answer_timeout": "2m"}
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
-) -> AsyncIterator[ChatGuard]:
-    """The pipeline with ``CONSENT``'s settings."""
-    guard = await guard_over(
-        tmp_path / "chatguard.db", keys, engine, clock, Settings(consent=CONSENT)
-    )
-    yield guard
-    await guard.close()
+@pytest.fixture
+def guard_settings() -> Settings:
+    """The ``guard`` fixture's pipeline with ``CONSENT``."""
+    return Settings(consent=CONSENT)
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -366,16 +357,14 @@ async def test_a_question_whose_time_ran_out_while_no_process_ran_is_resolved_af
     live: tuple[Dialogue, VendorLog, GenesysCloud],
     guard: ChatGuard,
     clock: ManualClock,
-    keys: Keys,
-    engine: RedactionEngine,
-    tmp_path: Path,
+    another_guard: Callable[[], Awaitable[ChatGuard]],
     cloud: tuple[GenesysCloud, str],
 ) -> None:
     dialogue, _, fake = live
     session = await _asked(dialogue, guard)
     clock.advance(timedelta(hours=1))  # down meanwhile
 
-    restarted = await guard_over(tmp_path / "chatguard.db", keys, engine, clock, guard.settings)
+    restarted = await another_guard()
     try:
         async with aiohttp.ClientSession() as http:
             agents = GenesysOpenMessaging(genesys_settings(cloud[1]), http, restarted)

@@ -40,7 +40,14 @@ from aiohttp import web
 
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, LIVE_AGENTS, METRICS, SETTINGS, VENDOR_CALLS
+from chatguard.server.app import (
+    GUARD,
+    LIVE_AGENTS,
+    METRICS,
+    SETTINGS,
+    VENDOR_CALLS,
+    made_once,
+)
 from chatguard.server.bodies import parse_json_object
 from chatguard.store.records import Author, Conversation
 from chatguard.vendors.genesys import VENDOR, GenesysOpenMessaging, is_configured
@@ -90,10 +97,7 @@ AGENT_RELAY = web.AppKey("agent_relay", AgentRelay)
 
 def agent_relay(app: web.Application) -> AgentRelay:
     """The app's relay, created on first use (so channels can register in any order)."""
-    relay = app.get(AGENT_RELAY)
-    if relay is None:
-        relay = app[AGENT_RELAY] = AgentRelay()
-    return relay
+    return made_once(app, AGENT_RELAY, AgentRelay)
 
 
 async def _transcript_only(conversation: Conversation, text: RestoredText) -> None:

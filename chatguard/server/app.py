@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -31,6 +32,17 @@ VENDOR_CALLS = web.AppKey("vendor_calls", VendorCalls)
 LIVE_AGENTS = web.AppKey("live_agents", LiveAgentVendor)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+T = TypeVar("T")
+
+
+def made_once(app: web.Application, key: web.AppKey[T], make: Callable[[], T]) -> T:
+    """``app[key]``, made by ``make`` on first use: for registries that set-up functions
+    register on in any order, before the application starts."""
+    held = app.get(key)
+    if held is None:
+        held = app[key] = make()
+    return held
 
 
 @web.middleware

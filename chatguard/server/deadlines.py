@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from chatguard.handover import AnswerDeadlines, HandOverGate
-from chatguard.server.app import GUARD, LIVE_AGENTS, SETTINGS
+from chatguard.server.app import GUARD, LIVE_AGENTS, SETTINGS, made_once
 
 #: The application's deadlines: channels register their deliveries on it at set-up.
 ANSWER_DEADLINES = web.AppKey("answer_deadlines", AnswerDeadlines)
@@ -24,10 +24,7 @@ ANSWER_DEADLINES = web.AppKey("answer_deadlines", AnswerDeadlines)
 
 def answer_deadlines(app: web.Application) -> AnswerDeadlines:
     """The app's deadlines, created on first use (so channels can register in any order)."""
-    deadlines = app.get(ANSWER_DEADLINES)
-    if deadlines is None:
-        deadlines = app[ANSWER_DEADLINES] = AnswerDeadlines()
-    return deadlines
+    return made_once(app, ANSWER_DEADLINES, AnswerDeadlines)
 
 
 def setup_deadlines(app: web.Application) -> None:

@@ -10,9 +10,9 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
@@ -20,11 +20,8 @@ from chatguard.clock import ManualClock
 from chatguard.consent import ConsentTexts, Decision, Purpose, Source, TextKind
 from chatguard.guard import ChatGuard
 from chatguard.handover import REFERENCE_NOT_KEPT
-from chatguard.pseudonym import Keys
-from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import Settings
 from chatguard.store.records import ConsentRecord
-from tests.conftest import guard_over
 from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
@@ -52,15 +49,10 @@ HAND_OVER = {
 Proxy = tuple[Client, CognigyEndpoint, GenesysCloud]
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
-) -> AsyncIterator[ChatGuard]:
-    guard = await guard_over(
-        tmp_path / "chatguard.db", keys, engine, clock, Settings(consent=CONSENT)
-    )
-    yield guard
-    await guard.close()
+@pytest.fixture
+def guard_settings() -> Settings:
+    """The ``guard`` fixture's pipeline with ``CONSENT``."""
+    return Settings(consent=CONSENT)
 
 
 @pytest_asyncio.fixture(loop_scope="function")

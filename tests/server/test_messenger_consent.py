@@ -9,19 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from chatguard.clock import ManualClock
 from chatguard.consent import NO_PAYLOAD, YES_PAYLOAD, ConsentTexts, Purpose, TextKind
 from chatguard.guard import ChatGuard
-from chatguard.pseudonym import Keys
-from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import Settings
-from tests.conftest import guard_over
 from tests.server.meta_wire import (
     PSID,
     message_event,
@@ -50,15 +47,10 @@ HAND_OVER = {"text": "One moment, please.", "data": {"chatguard": {"handover": T
 Proxy = tuple[Client, GraphSendApi, CognigyEndpoint, GenesysCloud]
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
-) -> AsyncIterator[ChatGuard]:
-    guard = await guard_over(
-        tmp_path / "chatguard.db", keys, engine, clock, Settings(consent=CONSENT)
-    )
-    yield guard
-    await guard.close()
+@pytest.fixture
+def guard_settings() -> Settings:
+    """The ``guard`` fixture's pipeline with ``CONSENT``."""
+    return Settings(consent=CONSENT)
 
 
 @pytest_asyncio.fixture(loop_scope="function")

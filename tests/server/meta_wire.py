@@ -22,10 +22,12 @@ SECTIONS = ("vendors", "consent", "admin")
 
 def messenger_settings(graph_url: str, **messenger: Any) -> Settings:
     """Settings with the Messenger channel on the Graph API at ``graph_url``;
-    ``vendors``, ``consent`` and ``admin`` given here go to their sections, the rest
-    to ``[channels.messenger]``."""
+    ``vendors``, ``consent`` and ``admin`` given here go to their sections, ``web`` to
+    ``[channels.web]``, the rest to ``[channels.messenger]``."""
     sections = {name: messenger.pop(name) for name in SECTIONS if name in messenger}
+    web = messenger.pop("web", {})
     channels = {
+        "web": web,
         "messenger": {
             "app_secret": APP_SECRET,
             "verify_token": VERIFY_TOKEN,
@@ -33,7 +35,7 @@ def messenger_settings(graph_url: str, **messenger: Any) -> Settings:
             "graph_base_url": graph_url,
             "session_idle": "30m",
             **messenger,
-        }
+        },
     }
     return Settings(channels=channels, **sections)
 

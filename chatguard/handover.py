@@ -61,6 +61,7 @@ from typing import Any, Final
 from chatguard.consent import (
     NO_PAYLOAD,
     YES_PAYLOAD,
+    ConsentSubject,
     ConsentText,
     Decision,
     Purpose,
@@ -223,8 +224,8 @@ class HandOverGate:
         if awaiting.startswith(AWAITING_WITHDRAWAL):
             purpose = awaiting.removeprefix(AWAITING_WITHDRAWAL)
             if reading.answer is True:
-                await guard.consents.withdraw(
-                    self._subject(conversation, purpose) or conversation.session,
+                await guard.consents.withdraw_subject(
+                    await self._subject(conversation),
                     purpose,
                     Source.CHAT,
                     shown_in,
@@ -275,11 +276,19 @@ class HandOverGate:
         self, conversation: Conversation, purpose: str, language: str
     ) -> list[ShownOutput]:
         """The user asked to withdraw ``purpose``'s consent: ask them to confirm (the
-        answer waits ``consent.withdrawal_timeout``), or say that nothing is granted."""
+        answer waits ``consent.withdrawal_timeout``), or say that nothing is granted.
+        The consent is the person's: for ``quality_sampling`` this session's and, for a
+        user with a stable id (Messenger, a logged-in web user), every earlier session's
+        of theirs still held; for ``push_notifications`` the user pseudonym's."""
         guard = self.guard
         session = conversation.session
-        subject = self._subject(conversation, purpose)
-        if subject is None or not await guard.consents.allows(subject, purpose):
+        subject = await self._subject(conversation)
+        granted = [
+            pseudonym
+            for pseudonym in subject.pseudonyms(purpose)
+            if await guard.consents.allows(pseudonym, purpose)
+        ]
+        if not granted:
             return [await self._say_text(conversation, TextKind.NOTHING_TO_WITHDRAW, language)]
         question = guard.texts.withdrawal_question(purpose, language)
         now = guard.clock.now()
@@ -366,11 +375,14 @@ class HandOverGate:
         ]
         return max(seqs, default=None)
 
-    def _subject(self, conversation: Conversation, purpose: str) -> str | None:
-        """Whose consent to ``purpose`` a withdrawal in ``conversation`` is about."""
-        if purpose == Purpose.PUSH_NOTIFICATIONS:
-            return conversation.user
-        return conversation.session
+    async def _subject(self, conversation: Conversation) -> ConsentSubject:
+        """Whom a withdrawal asked for in ``conversation`` is about: its session and
+        the user's other sessions, and the user pseudonym (when there is one)."""
+        if conversation.user is None:
+            return ConsentSubject(sessions=(conversation.session,))
+        held = await self.guard.store.conversations_of(conversation.user)
+        sessions = dict.fromkeys([conversation.session, *(c.session for c in held)])
+        return ConsentSubject(tuple(sessions), (conversation.user,))
 
     def _question(self, text: str, language: str) -> ShownOutput:
         """A question with the two answer buttons in ``language``."""

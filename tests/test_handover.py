@@ -304,6 +304,24 @@ async def test_withdrawal_during_the_session_is_confirmed_then_deletes_the_sampl
     ) in kinds
 
 
+async def test_a_withdrawal_in_a_later_session_of_the_same_user_covers_their_earlier_session(
+    live: tuple[Dialogue, VendorLog, GenesysCloud], guard: ChatGuard
+) -> None:
+    dialogue, _, _ = live
+    earlier = (await guard.start_conversation("web", user_id="customer-7")).session
+    await dialogue.user_turn(earlier, "Talk to an agent")
+    await dialogue.user_turn(earlier, YES)
+    assert [s.session for s in await guard.store.samples()] == [earlier]
+
+    later = (await guard.start_conversation("web", user_id="customer-7")).session
+    [question] = await dialogue.user_turn(later, "I withdraw my consent")
+    assert question.payloads == (YES_PAYLOAD, NO_PAYLOAD)
+    await dialogue.user_turn(later, YES)
+
+    assert await guard.consents.state(earlier, Purpose.QUALITY_SAMPLING) is Decision.WITHDRAWN
+    assert await guard.store.samples() == []
+
+
 async def test_a_withdrawal_is_cancelled_by_anything_but_yes_and_said_when_nothing_is_granted(
     live: tuple[Dialogue, VendorLog, GenesysCloud], guard: ChatGuard
 ) -> None:

@@ -401,7 +401,8 @@ class MessengerChannel:
         async with self._users.hold(optin.psid):
             conversation = await self._conversation(optin.psid)
             user = conversation.user
-            assert user is not None  # a Messenger conversation always has its user
+            if user is None:  # a Messenger conversation always has its user
+                raise SubjectNotFoundError("no Messenger user behind that conversation")
             said = OPTED_OUT if optin.stopped else OPTED_IN
             if not await guard.record_notice(conversation, said, delivery=delivery):
                 return  # recorded before

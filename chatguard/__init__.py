@@ -93,10 +93,21 @@ _EXPORTS: dict[str, str] = {
     "WithdrawalMatcher": "chatguard.consent",
     "new_privacy_reference": "chatguard.consent",
     "QualitySampler": "chatguard.sampling",
+    # the dialogue and the live-chat hand-over gate
+    "Dialogue": "chatguard.dialogue",
+    "ShownOutput": "chatguard.outputs",
+    "HandOverGate": "chatguard.handover",
+    "AnswerDeadlines": "chatguard.handover",
+    "DialogueChange": "chatguard.store.records",
+    "BotVendor": "chatguard.vendors.base",
+    "LiveAgentVendor": "chatguard.vendors.base",
+    "QualitySampling": "chatguard.vendors.base",
 }
 
 __all__ = [
     "Action",
+    "AnswerDeadlines",
+    "BotVendor",
     "ChatGuard",
     "ChatguardError",
     "Clock",
@@ -110,13 +121,17 @@ __all__ = [
     "Decision",
     "DecryptionError",
     "DestinationPolicy",
+    "Dialogue",
+    "DialogueChange",
     "Entity",
     "EntityType",
+    "HandOverGate",
     "IdentityMap",
     "InMemoryVault",
     "InvalidRequestError",
     "KeyRing",
     "Keys",
+    "LiveAgentVendor",
     "ManualClock",
     "MessageTooLargeError",
     "ModelNotInstalledError",
@@ -126,6 +141,7 @@ __all__ = [
     "PseudonymSettings",
     "Purpose",
     "QualitySampler",
+    "QualitySampling",
     "ReasonRequiredError",
     "RedactedText",
     "RedactionEngine",
@@ -139,6 +155,7 @@ __all__ = [
     "RetentionSettings",
     "RetentionSweeper",
     "Settings",
+    "ShownOutput",
     "Source",
     "Store",
     "StoreError",
@@ -201,6 +218,7 @@ if TYPE_CHECKING:
         new_privacy_reference,
     )
     from chatguard.crypto import KeyRing
+    from chatguard.dialogue import Dialogue
     from chatguard.errors import (
         ChatguardError,
         ConfigurationError,
@@ -225,7 +243,9 @@ if TYPE_CHECKING:
         VendorUnavailableError,
     )
     from chatguard.guard import ChatGuard
+    from chatguard.handover import AnswerDeadlines, HandOverGate
     from chatguard.model import Entity, EntityType, RedactedText, RedactionResult, RestoredText
+    from chatguard.outputs import ShownOutput
     from chatguard.pseudonym import (
         IdentityMap,
         Keys,
@@ -252,5 +272,7 @@ if TYPE_CHECKING:
     )
     from chatguard.store import make_store, open_store
     from chatguard.store.base import Store
+    from chatguard.store.records import DialogueChange
     from chatguard.store.vault import StoreVault
     from chatguard.subject import SubjectRights
+    from chatguard.vendors.base import BotVendor, LiveAgentVendor, QualitySampling

@@ -118,6 +118,7 @@ class TextKind(StrEnum):
     ANSWER_NO = "answer_no"
     QUALITY_SAMPLING_GRANTED = "quality_sampling_granted"
     QUALITY_SAMPLING_DECLINED = "quality_sampling_declined"  # says nothing changes for support
+    QUALITY_SAMPLING_TIMED_OUT = "quality_sampling_timed_out"  # no answer in time: counts as no
     PRIVACY_REFERENCE = "privacy_reference"  # {reference}, {privacy_page}
     WITHDRAW_QUALITY_SAMPLING_QUESTION = "withdraw_quality_sampling_question"
     WITHDRAW_PUSH_NOTIFICATIONS_QUESTION = "withdraw_push_notifications_question"

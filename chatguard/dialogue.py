@@ -1,4 +1,4 @@
-"""Dialogue: one user turn through chatguard to a bot vendor and back.
+"""Dialogue: one user turn through chatguard to a bot vendor (or the live agents) and back.
 
 Promises:
 
@@ -13,108 +13,70 @@ Promises:
   ``vendor_errors``. While a vendor's circuit is open the message comes at once,
   without waiting for a timeout. Redaction or store failures are not caught: then
   nothing was forwarded and the caller reports them.
-* Live agents (``agents``, Genesys): when an output asks for a human, the
-  conversation is handed over once (the agents get the conversation so far, see
-  :mod:`chatguard.vendors.genesys`) and marked, in one store write, by the
-  conversation's ``handed_over_at`` (what later turns read, so the mark survives
-  restarts) and a ``system`` transcript event ``HANDED_OVER`` (so the person sees it
-  in their transcript and export). From then on each user turn goes to the agents instead of the bot
-  (the ``nlp`` text with the placeholders of the types the ``agent`` policy keeps
-  restored, translated into the agents' language when translation is on, see
-  :meth:`GenesysOpenMessaging.send_turn`) and returns no outputs: the agents' replies
-  arrive through the Genesys webhook. Structured ``data`` is not sent to agents. If
-  the hand-over fails, the user gets the vendor-down message and the conversation
-  stays with the bot (asking again retries).
+* chatguard's own questions come first (:mod:`chatguard.handover`): while one
+  awaits an answer, the turn answers it; a whole-message withdrawal phrase asks its
+  confirmation. Such a turn is stored (redacted, kind ``consent``) and forwarded to
+  no vendor.
+* Live agents (``agents``): when an output asks for a human, the hand-over gate asks
+  the quality-sampling question first, once per conversation, and hands over after
+  the answer (or its timeout), whatever it is; the conversation is then marked by its
+  ``handed_over_at`` (what later turns read, so the mark survives restarts) and a
+  ``system`` transcript event ``HANDED_OVER``. From then on each user turn goes to
+  the agents instead of the bot (the ``nlp`` text with the placeholders of the types
+  the ``agent`` policy keeps restored, translated into the agents' language when
+  translation is on, with the quality-sampling flag) and returns no outputs: the
+  agents' replies arrive through the Genesys webhook. Structured ``data`` is not sent
+  to agents. If the hand-over fails, the user gets the vendor-down message and the
+  conversation stays with the bot (asking again retries, reusing the answer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from chatguard.errors import VendorError
 from chatguard.guard import ChatGuard
+from chatguard.handover import HandOverGate, UserReading
 from chatguard.model import RedactedText
+from chatguard.outputs import ShownOutput, vendor_down
 from chatguard.server.metrics import ServiceMetrics
-from chatguard.store.records import (
-    Author,
-    Conversation,
-    Direction,
-    RecordKind,
-    TranscriptEvent,
-)
-from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
-from chatguard.vendors.genesys import GenesysOpenMessaging
+from chatguard.store.records import EventKind
+from chatguard.vendors.base import BotOutput, BotTurn, BotVendor, LiveAgentVendor
 
 #: What the bot vendor's destination policy is called.
 DESTINATION: Final = "nlp"
 
-#: What the user sees when the bot vendor fails, per language (English otherwise).
-VENDOR_DOWN: Final[dict[str, str]] = {
-    "en": (
-        "Sorry, the assistant is not available right now. "
-        "Your message was saved; please try again in a moment."
-    ),
-    "de": (
-        "Der Assistent ist gerade leider nicht erreichbar. "
-        "Ihre Nachricht wurde gespeichert; bitte versuchen Sie es gleich noch einmal."
-    ),
-    "pt": (
-        "Lamentamos, o assistente não está disponível neste momento. "
-        "A sua mensagem foi guardada; tente novamente daqui a pouco."
-    ),
-    "it": (
-        "Spiacenti, l'assistente non è disponibile al momento. "
-        "Il suo messaggio è stato salvato; riprovi tra poco."
-    ),
-    "fr": (
-        "Désolé, l'assistant n'est pas disponible pour le moment. "
-        "Votre message a été enregistré ; veuillez réessayer dans un instant."
-    ),
-    "es": (
-        "Lo sentimos, el asistente no está disponible en este momento. "
-        "Su mensaje se ha guardado; inténtelo de nuevo en un momento."
-    ),
-}
-
-
-#: The system transcript event that marks a conversation handed over to live agents.
-HANDED_OVER: Final = "handed over to a live agent"
-
-
-@dataclass(frozen=True, slots=True)
-class ShownOutput:
-    """One bot output as the user sees it: values restored; ``handover`` asks for a human."""
-
-    text: str | None
-    quick_replies: tuple[str, ...] = ()
-    handover: bool = False
-
 
 class Dialogue:
-    """Turns of one channel's users with one bot vendor, through ``guard``."""
+    """Turns of one channel's users with one bot vendor (and the live agents, when
+    given), through ``guard`` and the hand-over gate (``gate``)."""
 
     def __init__(
         self,
         guard: ChatGuard,
         bot: BotVendor,
         metrics: ServiceMetrics | None = None,
-        agents: GenesysOpenMessaging | None = None,
+        agents: LiveAgentVendor | None = None,
     ) -> None:
         self.guard = guard
         self.bot = bot
         self.metrics = metrics
         self.agents = agents
+        self.gate = HandOverGate(guard, agents)
 
     async def user_turn(
         self, session: str, text: str, data: dict[str, Any] | None = None
     ) -> list[ShownOutput]:
-        """Send what the user typed (and structured ``data``) to the bot, redacted;
-        return the bot's outputs restored for the user (see the module's promises)."""
-        result = await self.guard.user_message(session, text, destination=DESTINATION)
+        """Store what the user typed (redacted) and answer it: chatguard's own
+        exchange, or the bot's outputs (restored for the user), or nothing after the
+        hand-over (see the module's promises)."""
+        reading = self.gate.read(await self.guard.conversation(session), text, data)
+        result = await self.guard.user_message(
+            session, text, destination=DESTINATION, kind=reading.kind
+        )
         self._count_entities([entity.type for entity in result.entities])
-        return await self.answer_stored_turn(session, result.text, result.language, data)
+        return await self.answer_stored_turn(session, result.text, result.language, data, reading)
 
     async def answer_stored_turn(
         self,
@@ -122,19 +84,31 @@ class Dialogue:
         redacted: RedactedText | str,
         language: str,
         data: dict[str, Any] | None = None,
+        reading: UserReading | None = None,
     ) -> list[ShownOutput]:
         """The second half of :meth:`user_turn`, for a user message already stored.
 
         ``redacted`` is the message as the ``nlp`` policy lets the bot see it (what
         ``guard.user_message`` returned), ``language`` its language; ``data`` is
-        still raw: every string leaf is redacted here before the bot sees it. The
-        same promises hold: outputs stored redacted and returned restored, a vendor
-        failure answered with the localized message.
+        still raw: every string leaf is redacted here before the bot sees it.
+        ``reading`` is how the gate read the message when it was stored (read again
+        from ``redacted`` when not given). The same promises hold.
         """
         guard = self.guard
         conversation = await guard.conversation(session)
+        if reading is None:
+            reading = self.gate.read(conversation, redacted, data)
+        if conversation.awaiting is not None:
+            answered = await self.gate.answer(conversation, reading, redacted, language)
+            if answered is not None:
+                return answered
+            conversation = await guard.conversation(session)  # resolved elsewhere first
+        if reading.withdrawal is not None and conversation.awaiting is None:
+            return await self.gate.ask_withdrawal(conversation, reading.withdrawal, language)
+        if reading.kind is EventKind.CONSENT:
+            return []  # an answer to a question resolved meanwhile: never forwarded
         if self.agents is not None and conversation.handed_over_at is not None:
-            return await self._to_agents(self.agents, conversation, redacted, language)
+            return await self.gate.to_agents(conversation, redacted, language)
 
         async def redact(leaf: str) -> str:
             result = await guard.redactor.redact(
@@ -154,7 +128,7 @@ class Dialogue:
         try:
             outputs = await self._converse(turn)
         except VendorError:  # counted by the vendor's client; the message is stored
-            return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
+            return [vendor_down(language)]
 
         shown = []
         for output in outputs:
@@ -168,43 +142,11 @@ class Dialogue:
                 ]
             )
             shown.append(ShownOutput(restored, replies, output.handover))
-        if self.agents is not None and any(output.handover for output in shown):
-            # Issue 5: the quality-sampling consent question is asked here, before
-            # the hand-over (the notice promises it is asked first).
-            try:
-                await self.agents.hand_over(session)
-            except VendorError:
-                return [*shown, ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
-            await self._mark_handed_over(await guard.conversation(session))
+        if any(output.handover for output in shown):
+            # The notice promises the consent is asked before the hand-over.
+            held = await guard.conversation(session)
+            shown += await self.gate.request_hand_over(held, language)
         return shown
-
-    async def _to_agents(
-        self,
-        agents: GenesysOpenMessaging,
-        conversation: Conversation,
-        redacted: RedactedText | str,
-        language: str,
-    ) -> list[ShownOutput]:
-        try:
-            await agents.send_turn(conversation, redacted, language)
-        except VendorError:  # counted by the client; the message is stored
-            return [ShownOutput(VENDOR_DOWN.get(language, VENDOR_DOWN["en"]))]
-        return []
-
-    async def _mark_handed_over(self, conversation: Conversation) -> None:
-        guard = self.guard
-        now = guard.clock.now()
-        await guard.store.record_event(
-            TranscriptEvent(
-                session=conversation.session,
-                at=now,
-                direction=Direction.OUTBOUND,
-                author=Author.SYSTEM,
-                text=HANDED_OVER,
-                expires_at=guard.retention.expires_at(RecordKind.TRANSCRIPTS),
-            ),
-            replace(conversation, handed_over_at=now),
-        )
 
     async def _converse(self, turn: BotTurn) -> list[BotOutput]:
         if self.metrics is None:

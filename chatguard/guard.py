@@ -17,7 +17,9 @@ from chatguard.consent import (
     ConsentLedger,
     ConsentSubject,
     ConsentTexts,
+    Decision,
     PrivacyReferences,
+    Purpose,
     WithdrawalMatcher,
 )
 from chatguard.errors import SubjectNotFoundError
@@ -31,6 +33,7 @@ from chatguard.settings import Settings
 from chatguard.store import Store, open_store
 from chatguard.store.records import (
     Author,
+    ConsentRecord,
     Conversation,
     Delivery,
     Direction,
@@ -68,7 +71,8 @@ class ChatGuard:
       sampler, ``texts`` the consent texts (the operator's ``consent.texts_file``
       over the shipped ones, read when the guard is built), ``references`` the
       privacy references, ``withdrawals`` and ``answers`` read what the user types;
-      ``consent_subject`` finds whom a consent request is about.
+      ``consent_subject`` finds whom a consent request is about; ``may_notify`` is
+      what code that sends push notifications asks first.
 
     Example::
 
@@ -212,6 +216,22 @@ class ChatGuard:
         ]
         return ConsentSubject(tuple(sessions), tuple(pseudonyms))
 
+    async def may_notify(self, channel: str, user_id: str) -> bool:
+        """Whether code that sends push notifications may send one to the user
+        ``user_id`` of ``channel`` (a Messenger PSID) now: only while their
+        ``push_notifications`` consent is granted, i.e. the newest decision recorded
+        under any of their pseudonyms (every pseudonym key) is ``granted``. ``False``
+        after a withdrawal (typed, a Messenger stop, the admin API, the form), and
+        without any grant. Reads only; audits nothing."""
+        newest: ConsentRecord | None = None
+        for user in await self.identities.find_all(channel, user_id):
+            for record in await self.consents.history(user):
+                if record.purpose == Purpose.PUSH_NOTIFICATIONS and (
+                    newest is None or (record.at, record.id) > (newest.at, newest.id)
+                ):
+                    newest = record
+        return newest is not None and newest.decision == Decision.GRANTED
+
     def delivery_key(self, channel: str, message_id: str) -> DeliveryKey:
         """The key by which ``user_message`` and ``reply`` recognise the message that
         ``channel`` names ``message_id`` when it comes again: HMAC-SHA256 under the
@@ -234,6 +254,7 @@ class ChatGuard:
         lang: str | None = None,
         destination: str = "nlp",
         delivery: None = None,
+        kind: EventKind = EventKind.MESSAGE,
     ) -> RedactionResult: ...
 
     @overload
@@ -245,6 +266,7 @@ class ChatGuard:
         lang: str | None = None,
         destination: str = "nlp",
         delivery: DeliveryKey,
+        kind: EventKind = EventKind.MESSAGE,
     ) -> RedactionResult | None: ...
 
     async def user_message(
@@ -255,12 +277,15 @@ class ChatGuard:
         lang: str | None = None,
         destination: str = "nlp",
         delivery: DeliveryKey | None = None,
+        kind: EventKind = EventKind.MESSAGE,
     ) -> RedactionResult | None:
         """Redact what the user typed for ``destination`` and store it redacted.
 
         The result is what may be sent to the destination; it is returned only after
         the event is stored. ``None`` when ``delivery`` was stored before: then nothing
-        is stored and nothing is to be sent.
+        is stored and nothing is to be sent. ``kind`` ``consent`` stores a message
+        that belongs to chatguard's own exchange (an answer to its question), which
+        is never to be sent (see :mod:`chatguard.handover`).
         """
         conversation = await self.conversation(session)
         destinations = [destination]
@@ -271,7 +296,7 @@ class ChatGuard:
         )
         stored = transcript[0] if transcript else result
         seq = await self._record(
-            conversation, Direction.INBOUND, Author.USER, stored.text, delivery=delivery
+            conversation, Direction.INBOUND, Author.USER, stored.text, kind=kind, delivery=delivery
         )
         return None if seq is None else result
 
@@ -350,6 +375,24 @@ class ChatGuard:
             kind=EventKind.FEEDBACK,
             feedback="up" if positive else "down",
         )
+
+    async def record_notice(
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        kind: EventKind = EventKind.CONSENT,
+        delivery: DeliveryKey | None = None,
+    ) -> bool:
+        """Store one of chatguard's own texts (its questions and confirmations, which
+        hold no personal data and are stored as they are) as a ``system`` event of
+        ``conversation``, with the conversation's new activity, in one write.
+        ``conversation`` may be a copy read earlier: only its activity moves.
+        ``False`` when ``delivery`` was stored before (nothing stored)."""
+        seq = await self._record(
+            conversation, Direction.OUTBOUND, Author.SYSTEM, text, kind=kind, delivery=delivery
+        )
+        return seq is not None
 
     def _replaces_everything(self, destination: str) -> bool:
         policy = self.redactor.policy(destination)

@@ -446,6 +446,14 @@ class ConsentSettings(BaseModel):
         default=timedelta(minutes=2),
         description="How long the hand-over question waits for an answer; then it counts as no.",
     )
+    withdrawal_timeout: Duration = Field(
+        default=timedelta(minutes=1),
+        description="How long a withdrawal's confirmation question waits; then it is dropped.",
+    )
+    deadline_check_interval: Duration = Field(
+        default=timedelta(seconds=1),
+        description="How often the service looks for questions whose time is up.",
+    )
     texts_file: Path | None = Field(
         default=None, description="A TOML file of consent texts that replace shipped ones."
     )
@@ -503,6 +511,12 @@ class PrivacyPageSettings(BaseModel):
         description="Reverse proxies in front of chatguard that append X-Forwarded-For; "
         "0: the client address is the connection's peer.",
     )
+
+    @property
+    def address(self) -> str:
+        """What the chat's privacy-reference notice names: ``page_url``, else the path
+        the service serves the page at (enough for web chat on the same host)."""
+        return self.page_url or "/privacy"
 
     @field_validator("page_url")
     @classmethod

@@ -47,30 +47,49 @@ def keys() -> Keys:
 
 
 async def guard_over(
-    path: Path, keys: Keys, engine: RedactionEngine, clock: ManualClock
+    path: Path,
+    keys: Keys,
+    engine: RedactionEngine,
+    clock: ManualClock,
+    settings: Settings | None = None,
 ) -> ChatGuard:
-    """The pipeline over the SQLite file at ``path`` (opened now) with ``keys``; the
-    caller closes it."""
+    """The pipeline over the SQLite file at ``path`` (opened now) with ``keys`` (and
+    ``settings``, the defaults when not given); the caller closes it."""
     store = SqliteStore(f"sqlite:///{path}", clock)
     await store.open()
-    return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+    return ChatGuard(settings or Settings(), store=store, keys=keys, engine=engine, clock=clock)
+
+
+@pytest.fixture
+def guard_settings() -> Settings:
+    """The settings the ``guard`` fixture's pipeline is built with: the defaults. A test
+    module overrides this fixture to build its guards with settings of its own."""
+    return Settings()
 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
+    tmp_path: Path,
+    engine: RedactionEngine,
+    clock: ManualClock,
+    keys: Keys,
+    guard_settings: Settings,
 ) -> AsyncIterator[ChatGuard]:
     """The pipeline over a fresh SQLite store (``tmp_path / "chatguard.db"``), the
-    test's keys and the test's clock."""
-    guard = await guard_over(tmp_path / "chatguard.db", keys, engine, clock)
+    test's keys, the test's clock and ``guard_settings``."""
+    guard = await guard_over(tmp_path / "chatguard.db", keys, engine, clock, guard_settings)
     yield guard
     await guard.close()
 
 
 @pytest.fixture
 def another_guard(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock, keys: Keys
+    tmp_path: Path,
+    engine: RedactionEngine,
+    clock: ManualClock,
+    keys: Keys,
+    guard_settings: Settings,
 ) -> Callable[[], Awaitable[ChatGuard]]:
-    """Opens another pipeline over the ``guard`` fixture's store file and keys, as a
-    restarted process or a second instance would; the caller closes it."""
-    return lambda: guard_over(tmp_path / "chatguard.db", keys, engine, clock)
+    """Opens another pipeline over the ``guard`` fixture's store file, keys and
+    settings, as a restarted process or a second instance would; the caller closes it."""
+    return lambda: guard_over(tmp_path / "chatguard.db", keys, engine, clock, guard_settings)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatguard.dialogue import VENDOR_DOWN, Dialogue
+from chatguard.dialogue import Dialogue
 from chatguard.errors import VendorTimeoutError
 from chatguard.guard import ChatGuard
+from chatguard.outputs import VENDOR_DOWN
 from chatguard.store.records import Author
 from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
 

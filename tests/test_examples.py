@@ -4,19 +4,20 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
+from chatguard.consent import NO_PAYLOAD
 from chatguard.crypto import random_key
 from chatguard.guard import ChatGuard
 from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import Settings, load_settings
+from tests.server.meta_wire import post_webhook, signed, webhook
 from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 from tests.vendors.genesys_fake import CLIENT_ID, INTEGRATION, GenesysCloud
@@ -93,45 +94,27 @@ async def test_the_messenger_cognigy_genesys_example_serves_a_message_and_a_hand
         assert settings.vendors.translator.agent_language == "en"
 
         async with _serving(settings, engine) as client:
-            body = json.dumps(
-                {
-                    "object": "page",
-                    "entry": [
-                        {
-                            "id": "page-1",
-                            "time": 1,
-                            "messaging": [
-                                {
-                                    "sender": {"id": PSID},
-                                    "recipient": {"id": "page-1"},
-                                    "message": {
-                                        "mid": "m-1",
-                                        "text": f"Guten Tag, ich heiße {NAME}.",
-                                    },
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ).encode()
-            digest = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-            response = await client.post(
-                "/webhooks/messenger",
-                data=body,
-                headers={
-                    "X-Hub-Signature-256": f"sha256={digest}",
-                    "Content-Type": "application/json",
-                },
-            )
-            assert response.status == 200
-            [sent] = await graph.wait_for(1)
+            message = {"mid": "m-1", "text": f"Guten Tag, ich heiße {NAME}."}
+            assert await _messenger_webhook(client, message) == 200
+            [sent, question] = await graph.wait_for(2)
+            no = question["message"]["quick_replies"][1]  # the consent question comes first
+            answer = {"mid": "m-2", "text": no["title"], "quick_reply": {"payload": no["payload"]}}
+            assert await _messenger_webhook(client, answer) == 200
+            await cloud.wait_for(1)
 
     assert sent["message"]["text"] == f"Ich verbinde Sie, {NAME}."
+    assert no["payload"] == NO_PAYLOAD
     [turn] = cognigy.received
     assert turn["text"] == "Guten Tag, ich heiße <PERSON_1>." and PSID not in json.dumps(turn)
     [context] = cloud.texts
     assert f"Customer: [en] Good day, my name is {NAME}." in context
     assert NAME not in json.dumps(translator.received)
+
+
+async def _messenger_webhook(client: Client, message: dict[str, Any]) -> int:
+    """Post one signed Messenger webhook with ``message`` from ``PSID``; the status."""
+    body = webhook({"sender": {"id": PSID}, "recipient": {"id": "page-1"}, "message": message})
+    return await post_webhook(client, body, signed(body, APP_SECRET))
 
 
 @pytest.mark.usefixtures("keys")

@@ -22,7 +22,8 @@ Promises:
 
 The Genesys client (:class:`~chatguard.vendors.genesys.GenesysOpenMessaging`) is
 opened with the app when ``vendors.genesys`` is fully configured; channels find it
-under :data:`GENESYS` (``app.get(GENESYS)``) and give it to their ``Dialogue``.
+under :data:`~chatguard.server.app.LIVE_AGENTS` (``app.get(LIVE_AGENTS)``) and give
+it to their ``Dialogue``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ from aiohttp import web
 
 from chatguard.guard import ChatGuard
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
+from chatguard.server.app import (
+    GUARD,
+    LIVE_AGENTS,
+    METRICS,
+    SETTINGS,
+    VENDOR_CALLS,
+    made_once,
+)
 from chatguard.server.bodies import parse_json_object
 from chatguard.store.records import Author, Conversation
 from chatguard.vendors.genesys import VENDOR, GenesysOpenMessaging, is_configured
@@ -85,15 +93,11 @@ class AgentRelay:
 
 
 AGENT_RELAY = web.AppKey("agent_relay", AgentRelay)
-GENESYS = web.AppKey("genesys", GenesysOpenMessaging)
 
 
 def agent_relay(app: web.Application) -> AgentRelay:
     """The app's relay, created on first use (so channels can register in any order)."""
-    relay = app.get(AGENT_RELAY)
-    if relay is None:
-        relay = app[AGENT_RELAY] = AgentRelay()
-    return relay
+    return made_once(app, AGENT_RELAY, AgentRelay)
 
 
 async def _transcript_only(conversation: Conversation, text: RestoredText) -> None:
@@ -103,7 +107,8 @@ async def _transcript_only(conversation: Conversation, text: RestoredText) -> No
 def setup_genesys(app: web.Application) -> None:
     """Register the webhook, the relay (with web chat's delivery) and the client's lifetime.
 
-    Call before the channels' own set-up so that their dialogues find :data:`GENESYS`.
+    Call before the channels' own set-up so that their dialogues find the client
+    under :data:`~chatguard.server.app.LIVE_AGENTS`.
     """
     agent_relay(app).register("web", _transcript_only)
     app.cleanup_ctx.append(_client)
@@ -121,7 +126,7 @@ async def _client(app: web.Application) -> AsyncIterator[None]:
             app[SETTINGS].vendors.translator, http, app[GUARD], calls
         )
         agents = GenesysOpenMessaging(settings, http, app[GUARD], calls, translation=translation)
-        app[GENESYS] = agents
+        app[LIVE_AGENTS] = agents
         try:
             yield
         finally:
@@ -165,7 +170,7 @@ async def webhook(request: web.Request) -> web.Response:
     if conversation is None:
         logger.warning("genesys message to an unknown recipient ignored")
         return _answer("ignored")
-    agents = request.app.get(GENESYS)
+    agents = request.app.get(LIVE_AGENTS)
     if agents is not None:
         # In the user's language when translation is on. A redelivery is translated
         # again before the store finds it a duplicate: rare, and it costs one call.

@@ -14,11 +14,16 @@ Promises:
   parsed; missing, malformed or wrong (or no app secret configured) is 403, and
   nothing is stored or forwarded.
 * Every ``entry[].messaging[]`` item is read: text messages, quick replies, postbacks
-  and referrals become user turns; echoes (``message.is_echo``), optins, delivery and
-  read receipts are dropped (nothing recorded). A message already stored is dropped,
-  also after a restart and when another instance on the same store stored it: each
-  turn is stored with its ``mid`` as delivery key (``ChatGuard.delivery_key``; a
-  referral, which has none, by sender and timestamp), kept ``retention.deliveries``.
+  and referrals become user turns; notification opt-ins (``optin.type ==
+  "notification_messages"``) grant the user's ``push_notifications`` consent, and
+  their ``STOP NOTIFICATIONS`` withdraws it (``RESUME NOTIFICATIONS`` grants it
+  again); echoes (``message.is_echo``), other optins, delivery and read receipts are
+  dropped (nothing recorded). An opt-in's token is not kept (see
+  ``docs/messenger.md``). A message already stored is dropped, also after a restart
+  and when another instance on the same store stored it: each turn is stored with
+  its ``mid`` as delivery key (``ChatGuard.delivery_key``; a referral, which has
+  none, by sender and timestamp; an opt-in by sender, timestamp and status), kept
+  ``retention.deliveries``.
 * Each turn's message is stored (redacted) in the user's conversation before 200 is
   answered; then the bot is called and its outputs are sent through the Send API,
   asynchronously, in tasks the application owns (awaited for a bounded time at
@@ -30,6 +35,9 @@ Promises:
   number) are redacted like the text.
 * A Messenger user has one conversation per session: reused while their last
   activity is within ``session_idle``, else a new one, under the same user pseudonym.
+* chatguard's own questions (:mod:`chatguard.handover`) go out as Send API quick
+  replies whose payloads are ``YES_PAYLOAD`` / ``NO_PAYLOAD``; what comes of a
+  question past its deadline is sent through the Send API too.
 """
 
 from __future__ import annotations
@@ -47,13 +55,17 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
-from chatguard.channels.genesys import GENESYS, AgentDelivery, agent_relay
-from chatguard.dialogue import DESTINATION, Dialogue, ShownOutput
+from chatguard.channels.genesys import AgentDelivery, agent_relay
+from chatguard.consent import Decision, Purpose, Source, TextKind
+from chatguard.dialogue import DESTINATION, Dialogue
 from chatguard.errors import SubjectNotFoundError, VendorError
 from chatguard.guard import ChatGuard
+from chatguard.handover import OutputDelivery, UserReading
 from chatguard.model import RestoredText
-from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
+from chatguard.outputs import ShownOutput
+from chatguard.server.app import GUARD, LIVE_AGENTS, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import parse_json_object
+from chatguard.server.deadlines import answer_deadlines
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import MessengerSettings
 from chatguard.store.records import (
@@ -79,12 +91,20 @@ RESUME_WINDOW: Final = timedelta(hours=1)
 #: Messenger's limits: quick replies per message and characters per quick-reply title.
 MAX_QUICK_REPLIES: Final = 13
 MAX_TITLE_CHARS: Final = 20
+#: The optin type of Messenger's notification messages (Marketing Messages).
+NOTIFICATION_MESSAGES: Final = "notification_messages"
+#: ``optin.notification_messages_status`` when the user stops the notifications.
+STOP_NOTIFICATIONS: Final = "STOP NOTIFICATIONS"
+#: What the transcript records of an opt-in (chatguard's words, no personal data).
+OPTED_IN: Final = "notification messages: opted in through Messenger"
+OPTED_OUT: Final = "notification messages: stopped through Messenger"
 
 
 def setup_messenger(app: web.Application) -> None:
     """Register the webhook routes and the channel's lifetime (HTTP client, bot, tasks)."""
     app.cleanup_ctx.append(_channel_context)
     agent_relay(app).register("messenger", _agent_delivery(app))
+    answer_deadlines(app).register("messenger", _outputs_delivery(app))
     app.router.add_get("/webhooks/messenger", verify)
     app.router.add_post("/webhooks/messenger", receive)
 
@@ -114,6 +134,25 @@ class InboundTurn:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationOptin:
+    """A Messenger user's opt-in to notification messages, or its stop (``stopped``).
+    Holds the PSID: kept in memory only, never logged. The optin's token, title and
+    payload are not read: chatguard sends no notifications itself."""
+
+    psid: str
+    timestamp: datetime | None
+    stopped: bool
+
+    @property
+    def message_id(self) -> str | None:
+        """What names this opt-in in a redelivery (sender, Meta's timestamp and whether
+        it stops); ``None`` without a timestamp."""
+        if self.timestamp is None:
+            return None
+        return f"optin:{self.psid}@{self.timestamp.isoformat()}:{int(self.stopped)}"
+
+
 def signature_is_valid(raw: bytes, header: str | None, app_secret: str) -> bool:
     """Whether ``header`` is ``sha256=`` and the hex HMAC-SHA256 of ``raw`` under
     ``app_secret``, compared in constant time."""
@@ -135,6 +174,28 @@ def parse_turns(body: dict[str, Any]) -> list[InboundTurn]:
             if turn is not None:
                 turns.append(turn)
     return turns
+
+
+def parse_optins(body: dict[str, Any]) -> list[NotificationOptin]:
+    """The notification-message opt-ins (and stops) in a webhook body, in order;
+    other optins and anything malformed are left out (and never raise)."""
+    optins: list[NotificationOptin] = []
+    if body.get("object") != "page":
+        return optins
+    for entry in _dicts(body.get("entry")):
+        for item in _dicts(entry.get("messaging")):
+            sender, optin = item.get("sender"), item.get("optin")
+            psid = sender.get("id") if isinstance(sender, dict) else None
+            if (
+                not isinstance(psid, str)
+                or not psid
+                or not isinstance(optin, dict)
+                or optin.get("type") != NOTIFICATION_MESSAGES
+            ):
+                continue
+            stopped = optin.get("notification_messages_status") == STOP_NOTIFICATIONS
+            optins.append(NotificationOptin(psid, _timestamp(item.get("timestamp")), stopped))
+    return optins
 
 
 def _turn(item: dict[str, Any]) -> InboundTurn | None:
@@ -177,7 +238,7 @@ def _turn(item: dict[str, Any]) -> InboundTurn | None:
         return InboundTurn(psid, mid, timestamp, title, data)
     if "referral" in data:
         return InboundTurn(psid, None, timestamp, "", data)
-    return None  # optin (consent is recorded by the consent ledger), delivery, read, ...
+    return None  # optin (see parse_optins), delivery, read, ...
 
 
 def _string(value: object) -> str:
@@ -224,18 +285,19 @@ def messaging_type(
 def send_api_message(output: ShownOutput) -> dict[str, Any] | None:
     """The Send API ``message`` for one output, or ``None`` when it has nothing to show.
 
-    Quick-reply titles are cut to Messenger's 20 characters; the payload keeps the
-    whole text, so choosing one sends it back as typed.
+    Quick-reply titles are cut to Messenger's 20 characters; the payload is the
+    output's (chatguard's answer buttons: ``YES_PAYLOAD`` / ``NO_PAYLOAD``), else the
+    whole title, so choosing one sends it back as typed.
     """
-    replies = list(output.quick_replies)[:MAX_QUICK_REPLIES]
-    text = output.text or ("…" if replies else None)
+    buttons = list(output.buttons)[:MAX_QUICK_REPLIES]
+    text = output.text or ("…" if buttons else None)
     if not text:
         return None
     message: dict[str, Any] = {"text": text}
-    if replies:
+    if buttons:
         message["quick_replies"] = [
-            {"content_type": "text", "title": reply[:MAX_TITLE_CHARS], "payload": reply}
-            for reply in replies
+            {"content_type": "text", "title": title[:MAX_TITLE_CHARS], "payload": payload}
+            for title, payload in buttons
         ]
     return message
 
@@ -306,8 +368,13 @@ class MessengerChannel:
         delivery = None if message_id is None else self.guard.delivery_key(CHANNEL, message_id)
         async with self._users.hold(turn.psid):
             conversation = await self._conversation(turn.psid)
+            reading = self.dialogue.gate.read(conversation, turn.text, turn.data)
             result = await self.guard.user_message(
-                conversation.session, turn.text, destination=DESTINATION, delivery=delivery
+                conversation.session,
+                turn.text,
+                destination=DESTINATION,
+                delivery=delivery,
+                kind=reading.kind,
             )
         if result is None:
             return
@@ -317,8 +384,45 @@ class MessengerChannel:
             channel=CHANNEL, vendor=self.dialogue.bot.name, direction="inbound"
         ).inc()
         self.spawn(
-            self._answer(conversation.session, turn.psid, result.text, result.language, turn.data)
+            self._answer(
+                conversation.session, turn.psid, result.text, result.language, turn.data, reading
+            )
         )
+
+    async def accept_optin(self, optin: NotificationOptin) -> None:
+        """Record a notification opt-in as the user's ``push_notifications`` consent
+        (granted, source ``messenger_optin``; a stop withdraws it at once), once: a
+        redelivery (same sender, timestamp and status) changes nothing. A grant is
+        confirmed to the user through the Send API. Raises when it cannot be stored
+        (then Meta retries)."""
+        guard = self.guard
+        message_id = optin.message_id
+        delivery = None if message_id is None else guard.delivery_key(CHANNEL, message_id)
+        async with self._users.hold(optin.psid):
+            conversation = await self._conversation(optin.psid)
+            user = conversation.user
+            if user is None:  # a Messenger conversation always has its user
+                raise SubjectNotFoundError("no Messenger user behind that conversation")
+            said = OPTED_OUT if optin.stopped else OPTED_IN
+            if not await guard.record_notice(conversation, said, delivery=delivery):
+                return  # recorded before
+            language = conversation.language or "en"
+            if optin.stopped:
+                await guard.consents.withdraw(
+                    user, Purpose.PUSH_NOTIFICATIONS, Source.MESSENGER_OPTIN, language
+                )
+                return
+            granted = guard.texts.get(TextKind.PUSH_NOTIFICATIONS_GRANTED, language)
+            await guard.consents.record(
+                user,
+                Purpose.PUSH_NOTIFICATIONS,
+                Decision.GRANTED,
+                Source.MESSENGER_OPTIN,
+                granted,
+                granted.language,
+            )
+            await guard.record_notice(conversation, granted.text)
+        self.spawn(self._deliver(optin.psid, [ShownOutput(granted.text)]))
 
     async def _conversation(self, psid: str) -> Conversation:
         guard = self.guard
@@ -344,22 +448,43 @@ class MessengerChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(
-        self, session: str, psid: str, redacted: str, language: str, data: dict[str, Any]
+        self,
+        session: str,
+        psid: str,
+        redacted: str,
+        language: str,
+        data: dict[str, Any],
+        reading: UserReading | None = None,
     ) -> None:
         try:
             async with self._sessions.hold(session):
-                outputs = await self.dialogue.answer_stored_turn(session, redacted, language, data)
-                for output in outputs:
-                    message = send_api_message(output)
-                    if message is not None:
-                        await self.send(psid, message, {"messaging_type": "RESPONSE"})
-                        self.metrics.messages.labels(
-                            channel=CHANNEL, vendor=self.dialogue.bot.name, direction="outbound"
-                        ).inc()
+                outputs = await self.dialogue.answer_stored_turn(
+                    session, redacted, language, data, reading
+                )
+                await self.send_outputs(psid, outputs)
         except VendorError:
             pass  # counted where it happened; the turn stays stored
         except Exception as error:
             logger.error("a Messenger turn failed: %s", type(error).__name__)
+
+    async def _deliver(self, psid: str, outputs: list[ShownOutput]) -> None:
+        """``send_outputs`` in a task of the channel's: failures logged, never raised."""
+        try:
+            await self.send_outputs(psid, outputs)
+        except VendorError:
+            pass  # counted where it happened
+        except Exception as error:
+            logger.error("a Messenger delivery failed: %s", type(error).__name__)
+
+    async def send_outputs(self, psid: str, outputs: list[ShownOutput]) -> None:
+        """Send each output (as the user sees it) to ``psid`` as a ``RESPONSE``."""
+        for output in outputs:
+            message = send_api_message(output)
+            if message is not None:
+                await self.send(psid, message, {"messaging_type": "RESPONSE"})
+                self.metrics.messages.labels(
+                    channel=CHANNEL, vendor=self.dialogue.bot.name, direction="outbound"
+                ).inc()
 
     async def resume_pending(self, *, window: timedelta = RESUME_WINDOW) -> int:
         """Answer Messenger turns stored but never answered: conversations whose last
@@ -378,7 +503,7 @@ class MessengerChannel:
             if not (
                 event.direction is Direction.INBOUND
                 and event.author is Author.USER
-                and event.kind is EventKind.MESSAGE
+                and event.kind in (EventKind.MESSAGE, EventKind.CONSENT)
             ):
                 continue
             conversation = await guard.store.get_conversation(session)
@@ -446,7 +571,7 @@ async def _channel_context(app: web.Application) -> AsyncIterator[None]:
         channel = MessengerChannel(
             settings.channels.messenger,
             app[GUARD],
-            Dialogue(app[GUARD], bot, metrics, app.get(GENESYS)),
+            Dialogue(app[GUARD], bot, metrics, app.get(LIVE_AGENTS)),
             http,
             metrics,
             calls,
@@ -493,8 +618,11 @@ async def receive(request: web.Request) -> web.Response:
     ):
         raise web.HTTPForbidden(text="bad signature")
     channel = request.app[MESSENGER]
-    for turn in parse_turns(parse_json_object(raw)):
+    body = parse_json_object(raw)
+    for turn in parse_turns(body):
         await channel.accept(turn)
+    for optin in parse_optins(body):
+        await channel.accept_optin(optin)
     return web.Response(text="EVENT_RECEIVED", content_type="text/plain")
 
 
@@ -534,6 +662,19 @@ def _agent_delivery(app: web.Application) -> AgentDelivery:
     return deliver
 
 
+def _outputs_delivery(app: web.Application) -> OutputDelivery:
+    """How chatguard's outputs after a deadline (a question timed out) reach the user."""
+
+    async def deliver(conversation: Conversation, outputs: list[ShownOutput]) -> None:
+        channel = app[MESSENGER]
+        identity = await channel.guard.identities.resolve(conversation.user or "")
+        if identity is None or identity[0] != CHANNEL:
+            raise SubjectNotFoundError("no Messenger user behind that conversation")
+        await channel.send_outputs(identity[1], outputs)
+
+    return deliver
+
+
 async def _send_restored(
     channel: MessengerChannel, psid: str, conversation: Conversation, text: str, author: Author
 ) -> None:
@@ -543,7 +684,7 @@ async def _send_restored(
         (
             event.at
             for event in await guard.store.events(conversation.session)
-            if event.author is Author.USER and event.kind is EventKind.MESSAGE
+            if event.author is Author.USER and event.kind in (EventKind.MESSAGE, EventKind.CONSENT)
         ),
         default=None,
     )

@@ -6,7 +6,9 @@ Routes:
   issued on first contact; a logged-in user's id is kept only as a keyed user
   pseudonym (and its sealed map back).
 * ``POST /chat/messages`` ``{"session", "text", "data"?}`` ->
-  ``{"outputs": [{"text", "quick_replies", "handover"}]}``.
+  ``{"outputs": [{"text", "quick_replies", "handover", "consent"}]}`` (``consent``:
+  chatguard's own question or confirmation; a button is answered by sending its
+  title, or ``data: {"quick_reply": {"payload": ...}}``).
 * ``GET /chat/messages?session=...&after=N`` -> ``{"events": [...]}``: the session's
   transcript after ``seq`` N as the user sees it (values restored).
 * ``POST /chat/feedback`` ``{"session", "positive"}``: thumbs up or down, stored.
@@ -29,11 +31,11 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
-from chatguard.channels.genesys import GENESYS
-from chatguard.dialogue import Dialogue, ShownOutput
+from chatguard.dialogue import Dialogue
 from chatguard.errors import ChatguardError, InvalidRequestError, SubjectNotFoundError
 from chatguard.guard import ChatGuard
-from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
+from chatguard.outputs import ShownOutput
+from chatguard.server.app import GUARD, LIVE_AGENTS, METRICS, SETTINGS, VENDOR_CALLS
 from chatguard.server.bodies import json_object, parse_json_object
 from chatguard.server.demo_page import DEMO_VENDOR_LOG
 from chatguard.store.records import Conversation
@@ -67,7 +69,7 @@ async def _dialogue(app: web.Application) -> AsyncIterator[None]:
             calls=app[VENDOR_CALLS],
             recorder=app.get(DEMO_VENDOR_LOG),  # a log only in demo mode
         )
-        agents = app.get(GENESYS)  # live agents, when vendors.genesys is configured
+        agents = app.get(LIVE_AGENTS)  # Genesys when configured; simulated in demo mode
         app[WEB_DIALOGUE] = Dialogue(app[GUARD], bot, app[METRICS], agents)
         try:
             yield
@@ -177,6 +179,7 @@ def _output(output: ShownOutput) -> dict[str, Any]:
         "text": output.text,
         "quick_replies": list(output.quick_replies),
         "handover": output.handover,
+        "consent": output.consent,
     }
 
 

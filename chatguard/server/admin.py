@@ -21,6 +21,9 @@ Promises:
   session's quality sample is deleted in the same call) and each change is audited
   by the :class:`~chatguard.consent.ConsentLedger`; the subject is named in the body
   by privacy reference, session or channel identity.
+* ``/admin/notifications/allowed`` answers code that sends push notifications:
+  ``{"allowed": true}`` only while the user's ``push_notifications`` consent is
+  granted.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ def setup_admin(app: web.Application) -> None:
     admin.router.add_post("/analytics/export", export_analytics)
     admin.router.add_post("/consents/withdraw", withdraw_consent)
     admin.router.add_post("/consents/show", show_consents)
+    admin.router.add_post("/notifications/allowed", notifications_allowed)
     app.add_subapp(PREFIX, admin)
 
 
@@ -190,6 +194,18 @@ async def show_consents(request: web.Request) -> web.Response:
             ]
         }
     )
+
+
+async def notifications_allowed(request: web.Request) -> web.Response:
+    """Whether a push notification may be sent to the channel user in the body now
+    (``ChatGuard.may_notify``); an unknown user is not allowed. Not audited: it reads
+    a decision, no personal data."""
+    body = await json_object(request)
+    _only_fields(body, {"channel", "user_id"})
+    allowed = await request.config_dict[GUARD].may_notify(
+        _text(body, "channel"), _text(body, "user_id")
+    )
+    return web.json_response({"allowed": allowed})
 
 
 # --- quality samples -----------------------------------------------------------------

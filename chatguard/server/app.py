@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -16,6 +17,7 @@ from chatguard.errors import ChatguardError, OverloadedError
 from chatguard.guard import ChatGuard
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import Settings
+from chatguard.vendors.base import LiveAgentVendor
 from chatguard.vendors.resilience import VendorCalls
 
 logger = logging.getLogger(__name__)
@@ -25,8 +27,22 @@ GUARD = web.AppKey("guard", ChatGuard)
 METRICS = web.AppKey("metrics", ServiceMetrics)
 #: The service's circuit breakers, one per vendor, shared by every client of it.
 VENDOR_CALLS = web.AppKey("vendor_calls", VendorCalls)
+#: The live agents conversations are handed over to (Genesys when ``vendors.genesys``
+#: is configured; the demo's simulated agents in demo mode); absent otherwise.
+LIVE_AGENTS = web.AppKey("live_agents", LiveAgentVendor)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+T = TypeVar("T")
+
+
+def made_once(app: web.Application, key: web.AppKey[T], make: Callable[[], T]) -> T:
+    """``app[key]``, made by ``make`` on first use: for registries that set-up functions
+    register on in any order, before the application starts."""
+    held = app.get(key)
+    if held is None:
+        held = app[key] = make()
+    return held
 
 
 @web.middleware
@@ -130,15 +146,19 @@ def make_app(settings: Settings, *, guard: ChatGuard | None = None) -> web.Appli
     from chatguard.channels.genesys import setup_genesys  # idem; before the channels
 
     setup_genesys(app)
+    from chatguard.server.demo_page import setup_demo_page  # idem; only in demo mode, and
+    # before the channels: without Genesys its simulated agents are what they hand over to
+
+    setup_demo_page(app)
     from chatguard.channels.web import setup_web  # idem
 
     setup_web(app)
     from chatguard.channels.messenger import setup_messenger  # idem
 
     setup_messenger(app)
-    from chatguard.server.demo_page import setup_demo_page  # idem; mounts only in demo mode
+    from chatguard.server.deadlines import setup_deadlines  # idem; after the live agents
 
-    setup_demo_page(app)
+    setup_deadlines(app)
     from chatguard.server.privacy import setup_privacy_page  # idem
 
     setup_privacy_page(app)

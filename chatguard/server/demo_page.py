@@ -8,26 +8,32 @@ Routes, mounted only in demo mode (``pseudonym.demo``), never otherwise:
   protocol (``docs/web-chat.md``).
 * ``GET /demo/static/...``: its script and style sheet.
 * ``GET /demo/api/vendor-log?session=...`` ->
-  ``{"session", "exchanges": [{"received": {...}, "answered": [...]}]}``: what the
-  demo bot received for that web chat session (session pseudonym, redacted text with
-  placeholders) and what it answered (placeholders, not yet restored); an unknown
-  session or another channel's is 404.
+  ``{"session", "exchanges": [{"received": {...}, "answered": [...]}],
+  "agent": [{"kind", "text", "quality_sampling"}]}``: what the demo bot received for
+  that web chat session (session pseudonym, redacted text with placeholders) and
+  what it answered (placeholders, not yet restored), and what the simulated live
+  agents received at and after the hand-over (the context and turns as the ``agent``
+  policy shows them, and the quality-sampling flag); an unknown session or another
+  channel's is 404.
 
-Promises: the vendor log holds only what the vendor saw, which is redacted; it lives
-in memory, bounded, and is lost at exit. A hand-over is shown by the page as a
-*simulated* agent, labelled so: demo mode connects no live-agent platform.
+Promises: the vendor log holds only what the vendors saw, which is redacted; it lives
+in memory, bounded, and is lost at exit. Unless ``vendors.genesys`` is configured,
+demo mode hands over to :class:`~chatguard.vendors.demo.SimulatedAgents`, labelled
+so on the page: it connects no live-agent platform. The hand-over goes through the
+real gate, so the page shows the quality-sampling question first.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final
 
 from aiohttp import web
 
 from chatguard.errors import InvalidRequestError, SubjectNotFoundError
-from chatguard.server.app import GUARD, SETTINGS
-from chatguard.vendors.demo import VendorLog
+from chatguard.server.app import GUARD, LIVE_AGENTS, SETTINGS
+from chatguard.vendors.demo import SimulatedAgents, VendorLog
 
 #: The page's HTML, script and style sheet (package data).
 STATIC: Final = Path(__file__).parent / "static"
@@ -46,14 +52,23 @@ _HEADERS: Final = {
 
 
 def setup_demo_page(app: web.Application) -> None:
-    """In demo mode, register the demo page, its API and the demo bot's vendor log
-    on ``app``; outside demo mode, register nothing (the paths stay 404)."""
+    """In demo mode, register the demo page, its API, the vendor log and (without
+    Genesys) the simulated agents on ``app``; outside demo mode, register nothing (the
+    paths stay 404). Call after the live agents' set-up and before the channels'."""
     if not app[SETTINGS].pseudonym.demo:
         return
     app[DEMO_VENDOR_LOG] = VendorLog()
+    app.cleanup_ctx.append(_simulated_agents)
     app.router.add_get("/demo", demo_page)
     app.router.add_get("/demo/api/vendor-log", vendor_log)
     app.router.add_static("/demo/static", STATIC)
+
+
+async def _simulated_agents(app: web.Application) -> AsyncIterator[None]:
+    """Demo mode's live agents, unless a real platform was opened before."""
+    if LIVE_AGENTS not in app:
+        app[LIVE_AGENTS] = SimulatedAgents(app[GUARD], app[DEMO_VENDOR_LOG])
+    yield
 
 
 async def demo_page(request: web.Request) -> web.FileResponse:
@@ -69,8 +84,12 @@ async def vendor_log(request: web.Request) -> web.Response:
     conversation = await request.app[GUARD].conversation(session)
     if conversation.channel != "web":
         raise SubjectNotFoundError("no conversation under that session pseudonym")
-    exchanges = request.app[DEMO_VENDOR_LOG].exchanges(conversation.session)
+    log = request.app[DEMO_VENDOR_LOG]
     return web.json_response(
-        {"session": conversation.session, "exchanges": [e.as_json() for e in exchanges]},
+        {
+            "session": conversation.session,
+            "exchanges": [e.as_json() for e in log.exchanges(conversation.session)],
+            "agent": [m.as_json() for m in log.agent_messages(conversation.session)],
+        },
         headers={"Cache-Control": "no-store"},
     )

@@ -13,11 +13,14 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from chatguard.store.records import (
+    KEEP,
     AuditEntry,
     ConsentRecord,
     Conversation,
     Delivery,
+    DialogueChange,
     Identity,
+    Keep,
     RecordKind,
     Sample,
     TranscriptEvent,
@@ -40,7 +43,13 @@ class Store(ABC):
       is never returned by a read, whether or not it has been deleted yet, and
       ``sweep`` deletes it.
     * Several processes may use one Redis or PostgreSQL store at once: appends never
-      lose an event, and one value never gets two placeholders in a conversation.
+      lose an event, one value never gets two placeholders in a conversation, and of
+      compare-and-set changes of one conversation's dialogue state
+      (``update_dialogue`` with an expectation) exactly one wins.
+    * A conversation is written whole once (``save_conversation``, or
+      ``record_event`` of its first event); then ``record_event`` moves only its
+      activity and expiry and ``update_dialogue`` changes only its dialogue state, so
+      a write of one never overwrites a concurrent write of the other.
     * Datetimes go in and come out timezone-aware (UTC); a naive one is a
       ``ValueError``.
 
@@ -73,7 +82,42 @@ class Store(ABC):
 
     @abstractmethod
     async def save_conversation(self, conversation: Conversation) -> None:
-        """Insert the conversation, or replace the one with the same ``session``."""
+        """Insert the conversation, or replace the one with the same ``session``
+        (every field: for a new conversation; later changes go through
+        ``record_event`` and ``update_dialogue``)."""
+
+    @abstractmethod
+    async def update_dialogue(
+        self,
+        session: str,
+        change: DialogueChange,
+        *,
+        expect_awaiting_since: datetime | Keep | None = KEEP,
+    ) -> bool:
+        """Make ``change`` to the dialogue state of the unexpired conversation
+        ``session``, touching no other field, atomically; whether it was made.
+
+        With ``expect_awaiting_since`` it is a compare-and-set: the change is made
+        only if the conversation's ``awaiting_since`` is that time (``None``: only if
+        it awaits nothing). The time a question was asked names it, so of a user's
+        answer and the question's timeout, each expecting the ``awaiting_since`` they
+        read, exactly one resolves the question, also when they run in different
+        processes on one Redis or PostgreSQL store (or one SQLite file); the other
+        gets ``False`` and must not act on the question.
+
+        ``False`` also when no unexpired conversation is held under ``session``.
+        Changes that set ``awaiting_until`` or ``reference`` update the look-ups
+        (``conversations_awaiting``, ``conversation_by_reference``) in the same write.
+        An empty change is a ``ValueError``.
+
+        Example::
+
+            asked = await store.update_dialogue(session, DialogueChange(
+                awaiting="consent_answer", awaiting_since=now, awaiting_until=deadline),
+                expect_awaiting_since=None)                  # only if nothing is asked
+            won = await store.update_dialogue(session, NOTHING_AWAITED,
+                                              expect_awaiting_since=now)
+        """
 
     @abstractmethod
     async def get_conversation(self, session: str) -> Conversation | None:
@@ -117,9 +161,15 @@ class Store(ABC):
         *,
         delivery: Delivery | None = None,
     ) -> int | None:
-        """Append ``event`` and save ``conversation`` (insert or replace) in one
-        atomic, durable write; return the event's sequence number, as ``append_event``
+        """Append ``event`` and note the conversation's activity in one atomic,
+        durable write; return the event's sequence number, as ``append_event``
         numbers it.
+
+        ``conversation`` is inserted whole when no conversation is held under its
+        session. When one is held, only its ``last_activity`` and ``expires_at`` move,
+        each to the later of the held and the given value; every other field, the
+        dialogue's state included, stays as the store holds it (a caller that read
+        the conversation before a slow step never writes back a stale state).
 
         ``delivery`` makes the write idempotent. When a delivery with ``delivery.key``
         is held and has not expired, nothing at all is written and the result is
@@ -236,6 +286,14 @@ def require_one_session(event: TranscriptEvent, conversation: Conversation) -> N
     """``ValueError`` unless ``event`` belongs to ``conversation`` (``record_event``)."""
     if event.session != conversation.session:
         raise ValueError("record_event needs the event's own conversation")
+
+
+def require_change(change: DialogueChange) -> dict[str, object]:
+    """The fields ``change`` sets; ``ValueError`` when it sets none (``update_dialogue``)."""
+    changes: dict[str, object] = dict(change.changes)
+    if not changes:
+        raise ValueError("update_dialogue needs a change")
+    return changes
 
 
 def require_positive_limit(limit: int) -> None:

@@ -19,7 +19,12 @@ Several chatguard processes may share one database (and one schema):
   transaction): the delivery's row (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
   the held one has expired) decides whether the event's and the conversation's
   inserts run at all. A concurrent insert of the same key waits for the first
-  one's row lock and then finds it held, so exactly one of them writes.
+  one's row lock and then finds it held, so exactly one of them writes. A held
+  conversation only has its activity and expiry moved.
+* ``update_dialogue`` is one ``UPDATE ... WHERE awaiting_since IS NOT DISTINCT FROM``
+  the expected time: a second update of the row waits for the first one's row lock
+  and then re-checks the condition on the new row (READ COMMITTED), so of two
+  compare-and-sets on one question exactly one matches.
 * Every table has an index on ``expires_at``; reads pass the injected clock's time
   and skip what has expired, ``sweep`` deletes it with ``DELETE ... RETURNING`` (a
   row deleted by a concurrent sweeper is not counted again).
@@ -46,16 +51,25 @@ import asyncpg
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store, require_one_session, require_positive_limit
+from chatguard.store.base import (
+    Store,
+    require_change,
+    require_one_session,
+    require_positive_limit,
+)
 from chatguard.store.records import (
+    DIALOGUE_FIELDS,
+    KEEP,
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
     Delivery,
+    DialogueChange,
     Direction,
     EventKind,
     Identity,
+    Keep,
     RecordKind,
     Sample,
     TranscriptEvent,
@@ -244,7 +258,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         CREATE INDEX conversations_awaiting_idx ON conversations (awaiting_until, session)
             WHERE awaiting_until IS NOT NULL;
         -- Conversations handed over before the column existed carry the mark as a
-        -- system event of their transcript (chatguard.dialogue.HANDED_OVER).
+        -- system event of their transcript (chatguard.handover.HANDED_OVER).
         UPDATE conversations AS c SET handed_over_at = e.first_at
         FROM (
             SELECT session, min(at) AS first_at FROM events
@@ -318,7 +332,7 @@ _APPEND_EVENT: Final = f"WITH {_APPEND_EVENT_CTES.format(condition='true')} SELE
 # session (``_conversation_args``); $20, $21: the delivery's key and expiry (NULL:
 # none); $22: now. Each insert runs only when the one before it returned a row; the
 # delivery's runs only with a key, and yields a row only when no unexpired delivery
-# holds the key.
+# holds the key. A held conversation keeps every field but its activity and expiry.
 _RECORD_EVENT: Final = f"""
 WITH delivery AS (
     INSERT INTO deliveries AS d (key, session, expires_at)
@@ -328,10 +342,12 @@ WITH delivery AS (
     RETURNING 1
 ), {_APPEND_EVENT_CTES.format(condition="$20::text IS NULL OR EXISTS (SELECT FROM delivery)")},
 conversation AS (
-    INSERT INTO conversations ({_CONVERSATION_COLUMNS})
+    INSERT INTO conversations AS c ({_CONVERSATION_COLUMNS})
     SELECT $1, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
     WHERE EXISTS (SELECT FROM event)
-    ON CONFLICT (session) DO UPDATE SET {_CONVERSATION_UPDATE}
+    ON CONFLICT (session) DO UPDATE SET
+    last_activity = GREATEST(c.last_activity, EXCLUDED.last_activity),
+    expires_at = GREATEST(c.expires_at, EXCLUDED.expires_at)
 )
 SELECT seq FROM event
 """
@@ -502,6 +518,32 @@ class PostgresStore(Store):
         )
         return [_conversation(row) for row in rows]
 
+    async def update_dialogue(
+        self,
+        session: str,
+        change: DialogueChange,
+        *,
+        expect_awaiting_since: datetime | Keep | None = KEEP,
+    ) -> bool:
+        """One ``UPDATE`` of the changed columns, conditioned on the expectation (see
+        the module's promises: of concurrent compare-and-sets exactly one matches)."""
+        changes = require_change(change)
+        names = [name for name in DIALOGUE_FIELDS if name in changes]
+        args: list[object] = [session, self._clock.now(), *(changes[name] for name in names)]
+        # Column names come from DIALOGUE_FIELDS, never from input.
+        assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(names, 3))
+        condition = "session = $1 AND expires_at > $2"
+        if expect_awaiting_since is not KEEP:
+            args.append(expect_awaiting_since)
+            condition += f" AND awaiting_since IS NOT DISTINCT FROM ${len(args)}::timestamptz"
+        updated = await self._fetchval(
+            "update_dialogue",
+            f"WITH changed AS (UPDATE conversations SET {assignments} WHERE {condition}"
+            " RETURNING 1) SELECT count(*) FROM changed",
+            *args,
+        )
+        return bool(updated == 1)
+
     # --- transcripts -----------------------------------------------------------------
 
     async def append_event(self, event: TranscriptEvent) -> int:
@@ -519,10 +561,11 @@ class PostgresStore(Store):
         *,
         delivery: Delivery | None = None,
     ) -> int | None:
-        """Append ``event``, save ``conversation`` and record ``delivery`` in one
-        statement; ``None`` (nothing written) when the delivery was recorded before
-        and has not expired. Numbers as ``append_event``; of concurrent calls with one
-        key, from any process, exactly one writes."""
+        """Append ``event``, note the conversation's activity (inserting it when
+        absent) and record ``delivery`` in one statement; ``None`` (nothing written)
+        when the delivery was recorded before and has not expired. Numbers as
+        ``append_event``; of concurrent calls with one key, from any process, exactly
+        one writes."""
         require_one_session(event, conversation)
         seq = await self._fetchval(
             "record_event",

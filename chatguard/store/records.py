@@ -9,9 +9,10 @@ sweeper).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Final, Literal
 
 
 class RecordKind(StrEnum):
@@ -48,6 +49,10 @@ class EventKind(StrEnum):
 
     MESSAGE = "message"
     FEEDBACK = "feedback"  # thumbs up or down, stored as part of the chat flow
+    #: chatguard's own exchange with the user about a consent: its question, the
+    #: user's answer, its confirmation. Kept in the transcript, never forwarded to a
+    #: vendor (and so never part of what live agents get at the hand-over).
+    CONSENT = "consent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +72,11 @@ class Conversation:
     * ``reference``: the keyed digest of the conversation's privacy reference (never
       the code itself; ``Store.conversation_by_reference`` finds it).
 
-    Stores save and return the whole record; none of these fields holds content.
+    Stores return the whole record. ``Store.save_conversation`` writes it whole (a
+    new conversation); afterwards ``Store.record_event`` moves only its activity and
+    expiry, and the dialogue's state changes only through ``Store.update_dialogue``
+    (a :class:`DialogueChange`), so that no write of one overwrites the other. None
+    of these fields holds content.
     """
 
     session: str
@@ -82,6 +91,76 @@ class Conversation:
     awaiting_since: datetime | None = None
     awaiting_until: datetime | None = None
     reference: str | None = None
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+#: A :class:`DialogueChange` field left as it is.
+KEEP: Final = _Keep.KEEP
+Keep = Literal[_Keep.KEEP]
+
+#: The fields of a conversation that make up the dialogue's state.
+DIALOGUE_FIELDS: Final = (
+    "language",
+    "handed_over_at",
+    "awaiting",
+    "awaiting_since",
+    "awaiting_until",
+    "reference",
+)
+_AWAITING_FIELDS: Final = ("awaiting", "awaiting_since", "awaiting_until")
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueChange:
+    """A change of a conversation's dialogue state, for ``Store.update_dialogue``.
+
+    Each field given is set to its value (``None`` clears it); a field left at
+    :data:`KEEP` keeps what the store holds. ``awaiting``, ``awaiting_since`` and
+    ``awaiting_until`` change together: all three set, all three cleared, or all
+    three kept (``ValueError`` otherwise), so that a question is always stored with
+    its deadline.
+
+    Example::
+
+        asked = DialogueChange(awaiting="consent_answer", awaiting_since=now,
+                               awaiting_until=now + timeout, language="pt")
+        answered = replace(NOTHING_AWAITED, handed_over_at=now)
+    """
+
+    language: str | Keep | None = KEEP
+    handed_over_at: datetime | Keep | None = KEEP
+    awaiting: str | Keep | None = KEEP
+    awaiting_since: datetime | Keep | None = KEEP
+    awaiting_until: datetime | Keep | None = KEEP
+    reference: str | Keep | None = KEEP
+
+    def __post_init__(self) -> None:
+        trio = [getattr(self, name) for name in _AWAITING_FIELDS]
+        kept = sum(value is KEEP for value in trio)
+        cleared = sum(value is None for value in trio)
+        if kept not in (0, 3) or cleared not in (0, 3):
+            raise ValueError("awaiting, awaiting_since and awaiting_until change together")
+
+    @property
+    def changes(self) -> dict[str, str | datetime | None]:
+        """The fields this change sets, by name (in ``DIALOGUE_FIELDS`` order)."""
+        changed: dict[str, str | datetime | None] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is not KEEP:
+                changed[item.name] = value
+        return changed
+
+    def applied_to(self, conversation: Conversation) -> Conversation:
+        """``conversation`` with this change made."""
+        return replace(conversation, **self.changes)  # type: ignore[arg-type]
+
+
+#: The change that ends a wait: nothing awaited any more.
+NOTHING_AWAITED: Final = DialogueChange(awaiting=None, awaiting_since=None, awaiting_until=None)
 
 
 @dataclass(frozen=True, slots=True)

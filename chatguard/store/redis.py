@@ -63,10 +63,13 @@ A conversation that Redis drops before the sweeper reaches it leaves its session
 Atomicity. Every write, and every read that spans several keys, is one Lua script,
 so Redis runs it whole and alone: sequence numbers and placeholder numbers are
 allocated inside the script that writes the record, ``record_event`` checks a
-delivery and writes it with the event and the conversation, and ``sweep`` removes an
-index member and its record together, so that concurrent sweepers count each record
-once. A script does what can fail (a read of a key of the wrong type) before its
-first write; Redis refuses a script whole when it is out of memory.
+delivery and writes it with the event and the conversation's activity,
+``update_dialogue`` compares ``awaiting_since`` and changes the dialogue's fields (and
+their look-ups) in one script, so that of two compare-and-sets exactly one wins, and
+``sweep`` removes an index member and its record together, so that concurrent
+sweepers count each record once. A script does what can fail (a read of a key of
+the wrong type) before its first write; Redis refuses a script whole when it is out
+of memory.
 The scripts name keys they derive from arguments, so the store needs a single Redis
 server (or one primary), not Redis Cluster. The client does not retry commands on
 its own: a write whose reply was lost is reported (``StoreUnavailableError``), not
@@ -91,16 +94,25 @@ from redis.commands.core import AsyncScript
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store, require_one_session, require_positive_limit
+from chatguard.store.base import (
+    Store,
+    require_change,
+    require_one_session,
+    require_positive_limit,
+)
 from chatguard.store.records import (
+    DIALOGUE_FIELDS,
+    KEEP,
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
     Delivery,
+    DialogueChange,
     Direction,
     EventKind,
     Identity,
+    Keep,
     RecordKind,
     Sample,
     TranscriptEvent,
@@ -225,6 +237,28 @@ local function save_conversation(c)
     redis.call('ZREM', key('awaiting'), c.session)
   end
 end
+-- A held conversation's last activity and expiry moved to the given ones when later
+-- (its TTLs with them, its other fields kept); a conversation not held is saved.
+local function note_activity(c)
+  local k = key('conv', c.session)
+  local held_activity, held_expires = unpack(redis.call('HMGET', k, 'last_activity', 'expires_at'))
+  if not held_expires then
+    save_conversation(c)
+    return
+  end
+  for i = c.first, c.last or #ARGV, 2 do
+    if ARGV[i] == 'last_activity' and tonumber(ARGV[i + 1]) > tonumber(held_activity) then
+      redis.call('HSET', k, 'last_activity', ARGV[i + 1])
+    end
+  end
+  if tonumber(c.expires) > tonumber(held_expires) then
+    redis.call('HSET', k, 'expires_at', c.expires)
+    redis.call('PEXPIRE', k, c.ttl)
+    redis.call('ZADD', key('idx', 'conversations'), c.expires, c.session)
+    if c.previous and c.previous ~= '' then extend(key('user', c.previous), c.ttl) end
+    if c.previous_reference then extend(key('ref', c.previous_reference), c.ttl) end
+  end
+end
 -- Append an event from ARGV[at] on: session, at, expires_at, ttl, then its fields up
 -- to ARGV[last]; returns its seq.
 local function append_event(at, last)
@@ -275,8 +309,41 @@ if delivery ~= '' then
   redis.call('ZADD', key('idx', 'deliveries'), expires, delivery)
 end
 local seq = append_event(7, 6 + n)
-save_conversation(conversation)
+note_activity(conversation)
 return seq
+"""
+
+# ARGV: ns, session, now, expectation ('any', 'none' or 'at'), the expected
+# awaiting_since (for 'at'), then (field, '1' set or '0' clear, value) per change.
+# Returns 1 when the unexpired conversation met the expectation and was changed.
+_UPDATE_DIALOGUE: Final = """
+local session, now, mode, expected = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local k = key('conv', session)
+local expires, since, reference, created = unpack(
+  redis.call('HMGET', k, 'expires_at', 'awaiting_since', 'reference', 'created_at'))
+if not expires or tonumber(expires) <= now then return 0 end
+if (mode == 'none' and since) or (mode == 'at' and since ~= expected) then return 0 end
+for i = 6, #ARGV, 3 do
+  local name, set, value = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2]
+  if set then redis.call('HSET', k, name, value) else redis.call('HDEL', k, name) end
+  if name == 'awaiting_until' then
+    if set then
+      redis.call('ZADD', key('awaiting'), value, session)
+    else
+      redis.call('ZREM', key('awaiting'), session)
+    end
+  elseif name == 'reference' then
+    if reference and not (set and reference == value) then
+      redis.call('ZREM', key('ref', reference), session)
+    end
+    if set then
+      redis.call('ZADD', key('ref', value), created, session)
+      local ttl = redis.call('PTTL', k)
+      if ttl > 0 then extend(key('ref', value), ttl) end
+    end
+  end
+end
+return 1
 """
 
 # ARGV: ns, session, now, expires_at, ttl, then (entity_type, digest, sealed) per
@@ -511,6 +578,7 @@ _WRITES: Final = {
     "save_conversation": _SAVE_CONVERSATION,
     "append_event": _APPEND_EVENT,
     "record_event": _RECORD_EVENT,
+    "update_dialogue": _UPDATE_DIALOGUE,
     "assign_placeholders": _ASSIGN_PLACEHOLDERS,
     "save_identity": _SAVE_IDENTITY,
     "append_consent": _APPEND_CONSENT,
@@ -870,6 +938,34 @@ class RedisStore(Store):
             for session, flat in zip(reply[::2], reply[1::2], strict=True)
         ]
 
+    async def update_dialogue(
+        self,
+        session: str,
+        change: DialogueChange,
+        *,
+        expect_awaiting_since: datetime | Keep | None = KEEP,
+    ) -> bool:
+        """The expectation checked and the changed fields written (with the look-ups
+        of ``awaiting_until`` and ``reference``) in one script, which Redis runs
+        alone: of concurrent compare-and-sets, from any process, exactly one wins."""
+        changes = require_change(change)
+        args: list[_Value] = []
+        for name in DIALOGUE_FIELDS:
+            if name in changes:
+                value = changes[name]
+                if value is None:
+                    args += [name, "0", ""]
+                else:
+                    args += [name, "1", _us(value) if isinstance(value, datetime) else str(value)]
+        if expect_awaiting_since is KEEP:
+            expectation: list[_Value] = ["any", ""]
+        elif expect_awaiting_since is None:
+            expectation = ["none", ""]
+        else:
+            expectation = ["at", _us(expect_awaiting_since)]
+        done = await self._run("update_dialogue", session, self._now(), *expectation, *args)
+        return done == 1
+
     # --- transcripts -----------------------------------------------------------------
 
     async def append_event(self, event: TranscriptEvent) -> int:
@@ -907,10 +1003,11 @@ class RedisStore(Store):
         *,
         delivery: Delivery | None = None,
     ) -> int | None:
-        """Append ``event``, save ``conversation`` and record ``delivery`` in one
-        script; ``None`` (nothing written) when the delivery was recorded before and
-        has not expired. Redis runs the script alone, so of concurrent calls with one
-        key, from any process, exactly one writes."""
+        """Append ``event``, note the conversation's activity (saving it when absent)
+        and record ``delivery`` in one script; ``None`` (nothing written) when the
+        delivery was recorded before and has not expired. Redis runs the script
+        alone, so of concurrent calls with one key, from any process, exactly one
+        writes."""
         require_one_session(event, conversation)
         event_args = self._event_args(event)
         delivery_args: list[_Value] = ["", 0, 0]

@@ -43,16 +43,25 @@ from typing import Any, TypeVar
 from chatguard.clock import Clock
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
 from chatguard.redact.vault import format_placeholder
-from chatguard.store.base import Store, require_one_session, require_positive_limit
+from chatguard.store.base import (
+    Store,
+    require_change,
+    require_one_session,
+    require_positive_limit,
+)
 from chatguard.store.records import (
+    DIALOGUE_FIELDS,
+    KEEP,
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
     Delivery,
+    DialogueChange,
     Direction,
     EventKind,
     Identity,
+    Keep,
     RecordKind,
     Sample,
     TranscriptEvent,
@@ -166,7 +175,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX conversations_awaiting ON conversations (awaiting_until, session)"
         " WHERE awaiting_until IS NOT NULL",
         # Conversations handed over before the field existed carry the mark as a
-        # system event of their transcript (chatguard.dialogue.HANDED_OVER).
+        # system event of their transcript (chatguard.handover.HANDED_OVER).
         """UPDATE conversations SET handed_over_at = (
             SELECT MIN(at) FROM events WHERE events.session = conversations.session
             AND author = 'system' AND text = 'handed over to a live agent'
@@ -459,14 +468,32 @@ def _conversation_row(conversation: Conversation) -> tuple[Any, ...]:
     )
 
 
+_CONVERSATION_INSERT = (
+    "INSERT INTO conversations"
+    " (session, channel, user, created_at, last_activity, expires_at, language,"
+    " handed_over_at, awaiting, awaiting_since, awaiting_until, reference)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def _save_conversation(db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+    db.execute(_CONVERSATION_INSERT.replace("INSERT", "INSERT OR REPLACE", 1), row)
+
+
+def _note_activity(db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+    """Insert the conversation ``row`` if none is held under its session; else move
+    only its last activity and expiry (each to the later value)."""
     db.execute(
-        "INSERT OR REPLACE INTO conversations"
-        " (session, channel, user, created_at, last_activity, expires_at, language,"
-        " handed_over_at, awaiting, awaiting_since, awaiting_until, reference)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _CONVERSATION_INSERT + " ON CONFLICT (session) DO UPDATE SET"
+        " last_activity = MAX(last_activity, excluded.last_activity),"
+        " expires_at = MAX(expires_at, excluded.expires_at)",
         row,
     )
+
+
+def _dialogue_value(value: object) -> object:
+    """A dialogue field's value as its column holds it."""
+    return _us(value) if isinstance(value, datetime) else value
 
 
 def _event_row(event: TranscriptEvent) -> tuple[Any, ...]:
@@ -720,6 +747,31 @@ class SqliteStore(Store):
         )
         return [_conversation(row) for row in rows]
 
+    async def update_dialogue(
+        self,
+        session: str,
+        change: DialogueChange,
+        *,
+        expect_awaiting_since: datetime | Keep | None = KEEP,
+    ) -> bool:
+        """One ``UPDATE`` of the changed columns, conditioned on the expectation; the
+        write lock serialises it with every other writer, other processes included."""
+        changes = require_change(change)
+        names = [name for name in DIALOGUE_FIELDS if name in changes]
+        values = [_dialogue_value(changes[name]) for name in names]
+        condition = "session = ? AND expires_at > ?"
+        parameters: list[object] = [*values, session, self._now()]
+        if expect_awaiting_since is not KEEP:
+            condition += " AND awaiting_since IS ?"
+            parameters.append(_optional_us(expect_awaiting_since))
+        # Column names come from DIALOGUE_FIELDS, never from input.
+        sql = (
+            f"UPDATE conversations SET {', '.join(f'{name} = ?' for name in names)}"
+            f" WHERE {condition}"
+        )
+        updated = await self._write(lambda db: db.execute(sql, parameters).rowcount)
+        return bool(updated == 1)
+
     # --- transcripts -----------------------------------------------------------------
 
     async def append_event(self, event: TranscriptEvent) -> int:
@@ -734,10 +786,11 @@ class SqliteStore(Store):
         *,
         delivery: Delivery | None = None,
     ) -> int | None:
-        """Append ``event``, save ``conversation`` and record ``delivery`` in one
-        transaction; ``None`` (nothing written) when the delivery was recorded before
-        and has not expired. The write lock, taken first, serialises the check with
-        every other writer, other processes included."""
+        """Append ``event``, note the conversation's activity (inserting it when
+        absent) and record ``delivery`` in one transaction; ``None`` (nothing written)
+        when the delivery was recorded before and has not expired. The write lock,
+        taken first, serialises the check with every other writer, other processes
+        included."""
         require_one_session(event, conversation)
         event_row, conversation_row = _event_row(event), _conversation_row(conversation)
         delivery_row = (
@@ -749,7 +802,7 @@ class SqliteStore(Store):
             if delivery_row is not None and not _record_delivery(db, delivery_row, now):
                 return None
             seq = _append_event(db, event_row)
-            _save_conversation(db, conversation_row)
+            _note_activity(db, conversation_row)
             return seq
 
         return await self._write(record)

@@ -1,8 +1,12 @@
-"""The built-in demo bot: a bot vendor that needs no network.
+"""The built-in demo bot, and the demo's simulated live agents: vendors that need no
+network.
 
-It behaves like a real NLP vendor behind chatguard: it only ever sees redacted text
-and answers with the placeholders it was given, in the turn's language, offering
-quick replies; when the user asks for a human it hands over.
+The bot behaves like a real NLP vendor behind chatguard: it only ever sees redacted
+text and answers with the placeholders it was given, in the turn's language,
+offering quick replies; when the user asks for a human it hands over. The simulated
+agents receive what Genesys would (the hand-over context and later turns, as the
+``agent`` policy lets agents see them, with the quality-sampling flag) and answer
+nothing: demo mode connects no live-agent platform.
 """
 
 from __future__ import annotations
@@ -12,8 +16,17 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Final
 
+from chatguard.guard import ChatGuard
 from chatguard.redact.restore import find_placeholders
-from chatguard.vendors.base import BotOutput, BotTurn, BotVendor
+from chatguard.store.records import Conversation
+from chatguard.vendors.base import (
+    BotOutput,
+    BotTurn,
+    BotVendor,
+    LiveAgentVendor,
+    QualitySampling,
+)
+from chatguard.vendors.genesys import agent_context, for_agents
 
 #: The demo bot's phrases per language: (thanks, "I noted", "how can I help?").
 _PHRASES: Final[dict[str, tuple[str, str, str]]] = {
@@ -97,31 +110,74 @@ class VendorExchange:
         }
 
 
-class VendorLog:
-    """What the demo bot received and answered, per session pseudonym, in memory only.
+@dataclass(frozen=True, slots=True)
+class AgentMessage:
+    """What the simulated agents received: the hand-over context (``kind``
+    ``"hand_over"``) or one user turn (``"turn"``), as the ``agent`` policy lets agents
+    see it, and the quality-sampling flag that came with it."""
 
-    Bounded: at most ``turns_per_session`` exchanges per session (the oldest dropped)
-    and ``sessions`` sessions (the least recently active dropped). It only ever holds
-    what the vendor saw, which is redacted; it is for the demo page, never production.
+    session: str
+    kind: str
+    text: str
+    quality_sampling: QualitySampling
+
+    def as_json(self) -> dict[str, str]:
+        """The message as JSON-ready data."""
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "quality_sampling": self.quality_sampling.value,
+        }
+
+
+class VendorLog:
+    """What the demo bot received and answered, and what the simulated agents
+    received, per session pseudonym, in memory only.
+
+    Bounded: at most ``turns_per_session`` entries of each kind per session (the
+    oldest dropped) and ``sessions`` sessions (the least recently active dropped). It
+    only ever holds what the vendors saw, which is redacted; it is for the demo page,
+    never production.
     """
 
     def __init__(self, *, sessions: int = 1000, turns_per_session: int = 50) -> None:
         self._sessions = sessions
         self._turns = turns_per_session
-        self._log: OrderedDict[str, deque[VendorExchange]] = OrderedDict()
+        self._log: OrderedDict[str, _SessionLog] = OrderedDict()
 
-    def record(self, exchange: VendorExchange) -> None:
-        """Keep ``exchange`` under its session pseudonym."""
-        session = exchange.turn.session
-        exchanges = self._log.pop(session, None) or deque(maxlen=self._turns)
-        exchanges.append(exchange)
-        self._log[session] = exchanges
-        while len(self._log) > self._sessions:
-            self._log.popitem(last=False)
+    def record(self, entry: VendorExchange | AgentMessage) -> None:
+        """Keep ``entry`` (a bot exchange or an agent message) under its session."""
+        if isinstance(entry, VendorExchange):
+            self._held(entry.turn.session).exchanges.append(entry)
+        else:
+            self._held(entry.session).agents.append(entry)
 
     def exchanges(self, session: str) -> list[VendorExchange]:
-        """The session's exchanges, oldest first (empty for an unknown session)."""
-        return list(self._log.get(session, ()))
+        """The session's bot exchanges, oldest first (empty for an unknown session)."""
+        held = self._log.get(session)
+        return [] if held is None else list(held.exchanges)
+
+    def agent_messages(self, session: str) -> list[AgentMessage]:
+        """What the simulated agents received for the session, oldest first."""
+        held = self._log.get(session)
+        return [] if held is None else list(held.agents)
+
+    def _held(self, session: str) -> _SessionLog:
+        """The session's log, made the most recently active (the oldest session dropped
+        beyond ``sessions``)."""
+        held = self._log.pop(session, None) or _SessionLog(
+            deque(maxlen=self._turns), deque(maxlen=self._turns)
+        )
+        self._log[session] = held
+        while len(self._log) > self._sessions:
+            self._log.popitem(last=False)
+        return held
+
+
+@dataclass(frozen=True, slots=True)
+class _SessionLog:
+    exchanges: deque[VendorExchange]
+    agents: deque[AgentMessage]
 
 
 class DemoBot(BotVendor):
@@ -151,3 +207,35 @@ class DemoBot(BotVendor):
         return [
             BotOutput(text=demo_bot(turn.text, language), quick_replies=QUICK_REPLIES[language])
         ]
+
+
+class SimulatedAgents(LiveAgentVendor):
+    """The demo's live agents: they receive what Genesys would (the hand-over context
+    rendered by :func:`~chatguard.vendors.genesys.agent_context`, later turns through
+    :func:`~chatguard.vendors.genesys.for_agents`, the quality-sampling flag) into
+    ``log`` and never answer. Demo mode only."""
+
+    name = "simulated-agents"
+
+    def __init__(self, guard: ChatGuard, log: VendorLog) -> None:
+        self.guard = guard
+        self.log = log
+
+    async def hand_over(
+        self, session: str, *, quality_sampling: QualitySampling, before: int | None = None
+    ) -> None:
+        """Keep the context the agents would get."""
+        context = await agent_context(self.guard, session, before=before)
+        self.log.record(AgentMessage(session, "hand_over", context, quality_sampling))
+
+    async def send_turn(
+        self,
+        conversation: Conversation,
+        redacted: str,
+        language: str,
+        *,
+        quality_sampling: QualitySampling,
+    ) -> None:
+        """Keep the turn as the agents would read it."""
+        text = await for_agents(self.guard, conversation.session, redacted)
+        self.log.record(AgentMessage(conversation.session, "turn", text, quality_sampling))

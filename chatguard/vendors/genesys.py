@@ -20,6 +20,9 @@ Promises:
   breaker; failures raise :class:`~chatguard.errors.VendorError` subclasses whose
   messages name the vendor and the HTTP status only, and are counted in
   ``vendor_errors{vendor="genesys"}``.
+* Every inbound message tells the agents whether the session may be sampled for
+  quality review: ``channel.metadata.customAttributes.qualitySampling`` is
+  ``"allowed"`` or ``"declined"`` (:class:`~chatguard.vendors.base.QualitySampling`).
 * With live-chat translation (``vendors.translator``), the agents read the user's
   turns and the hand-over context in ``agent_language`` and the user reads the
   agents' replies in their own language (:mod:`chatguard.vendors.translator`); the
@@ -43,6 +46,7 @@ from chatguard.model import RedactedText
 from chatguard.redact.restore import PLACEHOLDER, substitute
 from chatguard.settings import Action, GenesysSettings
 from chatguard.store.records import Author, Conversation, EventKind
+from chatguard.vendors.base import LiveAgentVendor, QualitySampling
 from chatguard.vendors.resilience import VendorCalls
 from chatguard.vendors.translator import LiveChatTranslation
 
@@ -57,6 +61,9 @@ _SPEAKERS: Final[Mapping[Author, str]] = {
     Author.BOT: "Assistant",
     Author.AGENT: "Agent",
 }
+
+#: Where the quality-sampling flag goes in an inbound message's ``channel.metadata``.
+QUALITY_SAMPLING_ATTRIBUTE: Final = "qualitySampling"
 
 #: The longest context sent at hand-over; older lines are left out beyond it.
 MAX_CONTEXT_CHARS: Final = 8000
@@ -99,21 +106,28 @@ async def for_agents(guard: ChatGuard, session: str, text: str) -> RedactedText:
 
 
 async def agent_context(
-    guard: ChatGuard, session: str, translation: LiveChatTranslation | None = None
+    guard: ChatGuard,
+    session: str,
+    translation: LiveChatTranslation | None = None,
+    *,
+    before: int | None = None,
 ) -> RedactedText:
     """The conversation so far as the ``agent`` policy lets agents see it.
 
     Built from the stored transcript (placeholders only) through :func:`for_agents`.
     One line per message (``Customer: ...``, ``Assistant: ...``, ``Agent: ...``);
-    feedback and system events are left out; when longer than ``MAX_CONTEXT_CHARS``,
-    the oldest lines are left out. With ``translation``, each message is in the
-    agents' language (untranslated when the translator fails).
+    feedback, system events and chatguard's consent exchanges (kind ``consent``) are
+    left out, and with ``before`` every event from that seq on; when longer than
+    ``MAX_CONTEXT_CHARS``, the oldest lines are left out. With ``translation``, each
+    message is in the agents' language (untranslated when the translator fails).
     """
     messages: list[tuple[str, str]] = []
     size = 0
     for event in reversed(await guard.store.events(session)):
         speaker = _SPEAKERS.get(event.author)
         if event.kind is not EventKind.MESSAGE or speaker is None or not event.text:
+            continue
+        if before is not None and event.seq >= before:
             continue
         if size > MAX_CONTEXT_CHARS and messages:
             break  # older lines would be left out below anyway: not sent for translation
@@ -137,7 +151,7 @@ async def agent_context(
     return RedactedText("\n".join(reversed(chosen)))
 
 
-class GenesysOpenMessaging:
+class GenesysOpenMessaging(LiveAgentVendor):
     """An Open Messaging integration of Genesys Cloud (see the module's promises).
 
     ``calls`` holds the service's circuit breakers and metrics (its own when not
@@ -146,7 +160,7 @@ class GenesysOpenMessaging:
     Example::
 
         agents = GenesysOpenMessaging(settings.vendors.genesys, http, guard)
-        await agents.hand_over(session)               # the agents get the context
+        await agents.hand_over(session, quality_sampling=QualitySampling.ALLOWED)
         await agents.send_inbound(session, user, RedactedText("Is there a later flight?"))
     """
 
@@ -173,13 +187,25 @@ class GenesysOpenMessaging:
         self._token: str | None = None
         self._expires_at = 0.0
 
-    async def hand_over(self, session: str) -> None:
-        """Open the live-agent conversation: send the conversation so far as context."""
+    async def hand_over(
+        self, session: str, *, quality_sampling: QualitySampling, before: int | None = None
+    ) -> None:
+        """Open the live-agent conversation: send the conversation so far (before seq
+        ``before`` when given) as context, with the quality-sampling flag."""
         conversation = await self.guard.conversation(session)
-        context = await agent_context(self.guard, session, self.translation)
-        await self.send_inbound(session, conversation.user, context)
+        context = await agent_context(self.guard, session, self.translation, before=before)
+        await self.send_inbound(
+            session, conversation.user, context, quality_sampling=quality_sampling
+        )
 
-    async def send_turn(self, conversation: Conversation, redacted: str, language: str) -> None:
+    async def send_turn(
+        self,
+        conversation: Conversation,
+        redacted: str,
+        language: str,
+        *,
+        quality_sampling: QualitySampling,
+    ) -> None:
         """Send one user turn, given as the ``nlp`` policy redacted it (in ``language``),
         as the agents may read it: translated into their language when translation is
         on, with the placeholders of the types the ``agent`` policy keeps restored."""
@@ -190,7 +216,10 @@ class GenesysOpenMessaging:
                 session, [redacted], redacted_for="nlp", language=language
             )
         await self.send_inbound(
-            session, conversation.user, await for_agents(self.guard, session, text)
+            session,
+            conversation.user,
+            await for_agents(self.guard, session, text),
+            quality_sampling=quality_sampling,
         )
 
     async def reply_for_user(self, session: str, text: str) -> str:
@@ -200,23 +229,31 @@ class GenesysOpenMessaging:
             return text
         return await self.translation.for_user(session, text)
 
-    async def send_inbound(self, session: str, user: str | None, text: RedactedText) -> None:
+    async def send_inbound(
+        self,
+        session: str,
+        user: str | None,
+        text: RedactedText,
+        *,
+        quality_sampling: QualitySampling | None = None,
+    ) -> None:
         """Send one customer message (redacted for ``agent``) from the user's pseudonym
-        (``user``, else the session pseudonym)."""
+        (``user``, else the session pseudonym), with the quality-sampling flag in
+        ``channel.metadata.customAttributes`` when given."""
         pseudonym = user or session
-        body = {
-            "channel": {
-                "platform": "Open",
-                "type": "Private",
-                "messageId": uuid.uuid4().hex,
-                "to": {"id": self.settings.integration_id},
-                "from": {"nickname": pseudonym, "id": pseudonym, "idType": "Opaque"},
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            },
-            "type": "Text",
-            "text": text,
-            "direction": "Inbound",
+        channel: dict[str, Any] = {
+            "platform": "Open",
+            "type": "Private",
+            "messageId": uuid.uuid4().hex,
+            "to": {"id": self.settings.integration_id},
+            "from": {"nickname": pseudonym, "id": pseudonym, "idType": "Opaque"},
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
+        if quality_sampling is not None:
+            channel["metadata"] = {
+                "customAttributes": {QUALITY_SAMPLING_ATTRIBUTE: quality_sampling.value}
+            }
+        body = {"channel": channel, "type": "Text", "text": text, "direction": "Inbound"}
         url = (
             f"{_base(self.settings.api_base_url)}/api/v2/conversations/messages/"
             f"{self.settings.integration_id}/inbound/open/message"

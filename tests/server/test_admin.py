@@ -40,6 +40,7 @@ PROTECTED: list[tuple[str, str, object]] = [
     ("POST", "/admin/analytics/export", {"since": "2026-01-01", "until": "2026-02-01"}),
     ("POST", "/admin/consents/withdraw", {"purpose": "quality_sampling", "session": "guest-x"}),
     ("POST", "/admin/consents/show", {"session": "guest-abcdefghijkl"}),
+    ("POST", "/admin/notifications/allowed", {"channel": "messenger", "user_id": "x"}),
 ]
 
 
@@ -352,6 +353,38 @@ async def test_push_notifications_are_withdrawn_by_channel_identity(
     assert PSID not in json.dumps([repr(e) for e in await guard.store.audit_entries()])
 
 
+async def test_notifications_are_allowed_only_while_push_consent_is_granted(
+    client: Client, guard: ChatGuard
+) -> None:
+    async def allowed(user_id: str = PSID) -> bool:
+        body = {"channel": "messenger", "user_id": user_id}
+        response = await client.post("/admin/notifications/allowed", json=body, headers=AUTH)
+        assert response.status == 200
+        answer: bool = (await response.json())["allowed"]
+        return answer
+
+    assert not await allowed("unknown-psid")
+    session = await _messenger_user(guard)
+    user = (await guard.conversation(session)).user
+    assert user is not None
+    assert not await allowed()  # known, but nothing granted
+    await guard.consents.record(
+        user, Purpose.PUSH_NOTIFICATIONS, Decision.GRANTED, Source.MESSENGER_OPTIN, None, "en"
+    )
+    assert await allowed() and await guard.may_notify("messenger", PSID)
+    await guard.consents.withdraw(user, Purpose.PUSH_NOTIFICATIONS, Source.API, "und")
+    assert not await allowed() and not await guard.may_notify("messenger", PSID)
+
+    for body in ({"channel": "messenger"}, {"channel": "messenger", "user_id": 7}, {"x": "y"}):
+        response = await client.post("/admin/notifications/allowed", json=body, headers=AUTH)
+        assert response.status == 400
+        assert PSID not in await response.text()
+    refused = await client.post(
+        "/admin/notifications/allowed", json={"channel": "messenger", "user_id": PSID}
+    )
+    assert refused.status == 401
+
+
 async def test_a_persons_consents_are_shown_per_pseudonym_and_the_look_is_audited(
     client: Client, guard: ChatGuard
 ) -> None:
@@ -432,7 +465,7 @@ async def test_the_openapi_document_describes_every_admin_route_without_a_token(
         for route in admin.router.routes()
         if route.resource is not None and route.method != "HEAD"
     }
-    assert len(routes) == 9
+    assert len(routes) == 10
     for path, method in routes:
         assert method in document["paths"][path], (path, method)
 

@@ -24,8 +24,8 @@ from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
-from chatguard.vendors.base import BotTurn
-from chatguard.vendors.demo import DemoBot, VendorExchange, VendorLog
+from chatguard.vendors.base import BotTurn, QualitySampling
+from chatguard.vendors.demo import AgentMessage, DemoBot, VendorExchange, VendorLog
 from tests.server.serving import status_once_up
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,9 +177,31 @@ async def test_browser_shows_restored_reply_beside_what_the_vendor_received_and_
             assert EMAIL not in vendor_text and NAME not in vendor_text
 
             await page.click("#agent")
-            await expect(chat.locator("li.agent")).to_contain_text("(simulated)")
-            await expect(chat.locator("li.agent")).to_contain_text("Agent (simulated)")
             await expect(vendor.locator("li.answered.handover")).to_contain_text("handover: true")
+            question = chat.locator("li.consent").first
+            await expect(question).to_contain_text("May we include this chat?")
+            await expect(page.locator("#quick-replies button")).to_have_text(
+                ["Yes, I agree", "No, thanks"]
+            )
+            await expect(chat.locator("li.agent")).to_have_count(0)  # asked before the hand-over
+
+            await page.click("#quick-replies button:text-is('Yes, I agree')")
+            reference = chat.locator("li.consent", has_text="Your privacy reference is")
+            await expect(reference).to_have_count(1)
+            assert re.search(
+                r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}",
+                await reference.inner_text(),
+            )
+            withheld = vendor.locator("li.withheld")
+            await expect(withheld).to_contain_text("Not sent to the bot or the agents")
+            handed_over = vendor.locator("li.agent")
+            await expect(handed_over).to_contain_text("received the hand-over")
+            await expect(handed_over).to_contain_text("qualitySampling: allowed")
+            await expect(handed_over).to_contain_text(f"Customer: Hi, I am {NAME}")
+            await expect(chat.locator("li.agent")).to_contain_text("Agent (simulated)")
+            assert "Yes, I agree" not in await vendor.inner_text()  # the answer reached none
+            bot_side = await vendor.locator("li.received, li.answered").all_inner_texts()
+            assert not [text for text in bot_side if EMAIL in text or NAME in text]
         finally:
             await context.close()
 
@@ -233,6 +255,10 @@ def test_vendor_log_keeps_the_latest_turns_of_the_latest_sessions_only() -> None
     assert [str(e.turn.text) for e in log.exchanges("guest-b")] == ["b"]
     log.record(_exchange("guest-b", "b2"))
     log.record(_exchange("guest-b", "b3"))
+    assert [str(e.turn.text) for e in log.exchanges("guest-b")] == ["b2", "b3"]
+    for text in ("context", "t1", "t2"):  # what the agents received is kept beside, bounded
+        log.record(AgentMessage("guest-b", "turn", text, QualitySampling.DECLINED))
+    assert [m.text for m in log.agent_messages("guest-b")] == ["t1", "t2"]
     assert [str(e.turn.text) for e in log.exchanges("guest-b")] == ["b2", "b3"]
 
 

@@ -16,12 +16,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from chatguard.channels.genesys import agent_relay
 from chatguard.clock import ManualClock
-from chatguard.dialogue import HANDED_OVER
 from chatguard.guard import ChatGuard
+from chatguard.handover import HANDED_OVER
 from chatguard.model import RestoredText
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
-from chatguard.store.records import Author, Conversation
+from chatguard.store.records import Author, Conversation, EventKind
 from tests.server.serving import Client, started
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
@@ -236,6 +236,8 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
     assert fake.inbound == []
     outputs = await _say(client, session, "I want to talk to a human")
     assert any(output["handover"] for output in outputs)
+    assert fake.inbound == []  # the quality-sampling question comes first
+    await _say(client, session, "No, thanks")
     [context] = fake.texts
     assert f"Customer: My name is {NAME} and my card is <CREDIT_CARD_1>." in context
     assert "Customer: I want to talk to a human" in context
@@ -247,7 +249,7 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
     assert fake.texts[1] == f"Can you call me, {NAME}? Card <CREDIT_CARD_1>"
     events = await guard.store.events(session)
     assert [e for e in events if e.author is Author.BOT] == bot_events  # the bot was not asked
-    [mark] = [e for e in events if e.author is Author.SYSTEM]
+    [mark] = [e for e in events if e.author is Author.SYSTEM and e.kind is EventKind.MESSAGE]
     assert mark.text == HANDED_OVER  # in the transcript, for the person's export
     assert (await guard.conversation(session)).handed_over_at == mark.at  # what turns read
 

@@ -61,6 +61,9 @@ async def _handed_over(client: Client) -> str:
     await _say(client, session, f"Guten Tag, ich heiße {NAME}.")
     outputs = await _say(client, session, "Ich möchte mit einem Mitarbeiter sprechen.")
     assert any(output["handover"] for output in outputs)
+    question = outputs[-1]  # asked in the user's language, answered with its button
+    assert question["quick_replies"] == ["Ja, einverstanden", "Nein, danke"]
+    await _say(client, session, "Nein, danke")
     return session
 
 

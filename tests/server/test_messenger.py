@@ -9,7 +9,6 @@ import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
@@ -17,16 +16,21 @@ from aiohttp.test_utils import TestServer
 from chatguard.channels.messenger import CHANNEL, messaging_type, parse_turns
 from chatguard.clock import ManualClock
 from chatguard.guard import ChatGuard
-from chatguard.settings import Settings
 from chatguard.store.records import Author, Direction
+from tests.server.meta_wire import (
+    PAGE_TOKEN,
+    PSID,
+    VERIFY_TOKEN,
+    message_event,
+    messenger_settings,
+    post_webhook,
+    signed,
+    webhook,
+)
 from tests.server.serving import Client, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 from tests.vendors.graph_fake import GraphSendApi
 
-APP_SECRET = "app-secret-for-tests"
-VERIFY_TOKEN = "verify-me"
-PAGE_TOKEN = "page-token"
-PSID = "6123456789012345"
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 PERSONAL = (NAME, "Keller", EMAIL, PSID)
@@ -46,53 +50,11 @@ async def cognigy() -> AsyncIterator[tuple[CognigyEndpoint, str]]:
         yield fake, str(server.make_url("/endpoint-token"))
 
 
-def _settings(graph_url: str, **messenger: Any) -> Settings:
-    vendors = messenger.pop("vendors", {})
-    return Settings(
-        channels={
-            "messenger": {
-                "app_secret": APP_SECRET,
-                "verify_token": VERIFY_TOKEN,
-                "page_token": PAGE_TOKEN,
-                "graph_base_url": graph_url,
-                "session_idle": "30m",
-                **messenger,
-            }
-        },
-        vendors=vendors,
-    )
-
-
 @pytest_asyncio.fixture(loop_scope="function")
 async def client(guard: ChatGuard, graph: tuple[GraphSendApi, str]) -> AsyncIterator[Client]:
-    client = await started(guard, _settings(graph[1]))
+    client = await started(guard, messenger_settings(graph[1]))
     yield client
     await client.close()
-
-
-def _webhook(*items: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {"object": "page", "entry": [{"id": "page-1", "time": 1, "messaging": list(items)}]}
-    ).encode()
-
-
-def _message(guard: ChatGuard, mid: str, text: str, **message: Any) -> dict[str, Any]:
-    return {
-        "sender": {"id": PSID},
-        "recipient": {"id": "page-1"},
-        "timestamp": int(guard.clock.now().timestamp() * 1000),
-        "message": {"mid": mid, "text": text, **message},
-    }
-
-
-def _signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
-
-
-async def _post(client: Client, body: bytes, headers: dict[str, str] | None = None) -> int:
-    response = await client.post("/webhooks/messenger", data=body, headers=headers or {})
-    return response.status
 
 
 async def _transcript_sessions(guard: ChatGuard) -> set[str]:
@@ -123,11 +85,11 @@ async def test_the_verification_handshake_answers_the_challenge_only_for_the_tok
 async def test_an_unsigned_or_badly_signed_webhook_is_refused_and_nothing_stored_or_sent(
     client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
 ) -> None:
-    body = _webhook(_message(guard, "m.1", f"I am {NAME}"))
-    assert await _post(client, body) == 403
-    assert await _post(client, body, _signed(body, "another-secret")) == 403
-    assert await _post(client, body, {"X-Hub-Signature-256": "sha256=00"}) == 403
-    assert await _post(client, b"not json", _signed(body)) == 403
+    body = webhook(message_event(guard, "m.1", f"I am {NAME}"))
+    assert await post_webhook(client, body) == 403
+    assert await post_webhook(client, body, signed(body, "another-secret")) == 403
+    assert await post_webhook(client, body, {"X-Hub-Signature-256": "sha256=00"}) == 403
+    assert await post_webhook(client, b"not json", signed(body)) == 403
     await asyncio.sleep(0.2)
     assert await _transcript_sessions(guard) == set()
     assert graph[0].received == []
@@ -138,15 +100,15 @@ async def test_a_signed_message_is_answered_through_the_send_api_restored_and_th
 ) -> None:
     bot, bot_url = cognigy
     bot.outputs = [{"text": "Hello <PERSON_1>, I will write to <EMAIL_ADDRESS_1>", "data": {}}]
-    settings = _settings(
+    settings = messenger_settings(
         graph[1], bot="cognigy", vendors={"cognigy": {"endpoint_url": bot_url, "timeout": 2}}
     )
     client = await started(guard, settings)
     try:
-        body = _webhook(_message(guard, "m.1", f"I am {NAME}, my e-mail is {EMAIL}"))
+        body = webhook(message_event(guard, "m.1", f"I am {NAME}, my e-mail is {EMAIL}"))
         loop = asyncio.get_running_loop()
         began = loop.time()
-        assert await _post(client, body, _signed(body)) == 200
+        assert await post_webhook(client, body, signed(body)) == 200
         assert loop.time() - began < 5
         [sent] = await graph[0].wait_for(1)
     finally:
@@ -167,8 +129,8 @@ async def test_the_demo_bot_sees_placeholders_and_a_user_email_quick_reply_is_re
     client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
 ) -> None:
     quick = {"quick_reply": {"payload": EMAIL}}
-    body = _webhook(_message(guard, "m.q", EMAIL, **quick))
-    assert await _post(client, body, _signed(body)) == 200
+    body = webhook(message_event(guard, "m.q", EMAIL, **quick))
+    assert await post_webhook(client, body, signed(body)) == 200
     [sent] = await graph[0].wait_for(1)
     assert sent["recipient"] == {"id": PSID}
     [session] = await _transcript_sessions(guard)
@@ -180,13 +142,13 @@ async def test_the_demo_bot_sees_placeholders_and_a_user_email_quick_reply_is_re
 async def test_the_same_mid_twice_is_processed_once_and_echoes_are_dropped(
     client: Client, guard: ChatGuard, graph: tuple[GraphSendApi, str]
 ) -> None:
-    body = _webhook(_message(guard, "m.dup", "hello"))
-    assert await _post(client, body, _signed(body)) == 200
-    assert await _post(client, body, _signed(body)) == 200
-    echo = _webhook(_message(guard, "m.echo", "from the page", is_echo=True))
-    assert await _post(client, echo, _signed(echo)) == 200
-    optin = _webhook({"sender": {"id": PSID}, "optin": {"type": "notification_messages"}})
-    assert await _post(client, optin, _signed(optin)) == 200
+    body = webhook(message_event(guard, "m.dup", "hello"))
+    assert await post_webhook(client, body, signed(body)) == 200
+    assert await post_webhook(client, body, signed(body)) == 200
+    echo = webhook(message_event(guard, "m.echo", "from the page", is_echo=True))
+    assert await post_webhook(client, echo, signed(echo)) == 200
+    optin = webhook({"sender": {"id": PSID}, "optin": {"ref": "checkbox-plugin"}})
+    assert await post_webhook(client, optin, signed(optin)) == 200
     await graph[0].wait_for(1)
     await asyncio.sleep(0.3)
     assert len(graph[0].received) == 1
@@ -199,10 +161,10 @@ async def test_a_message_redelivered_after_a_restart_is_dropped(
     another_guard: Callable[[], Awaitable[ChatGuard]],
     clock: ManualClock,
 ) -> None:
-    body = _webhook(_message(guard, "m.r", f"I am {NAME}"))
-    first = await started(guard, _settings(graph[1]))
+    body = webhook(message_event(guard, "m.r", f"I am {NAME}"))
+    first = await started(guard, messenger_settings(graph[1]))
     try:
-        assert await _post(first, body, _signed(body)) == 200
+        assert await post_webhook(first, body, signed(body)) == 200
         await graph[0].wait_for(1)
     finally:
         await first.close()
@@ -211,9 +173,9 @@ async def test_a_message_redelivered_after_a_restart_is_dropped(
     clock.advance(timedelta(minutes=45))
 
     restarted = await another_guard()
-    second = await started(restarted, _settings(graph[1]))
+    second = await started(restarted, messenger_settings(graph[1]))
     try:
-        assert await _post(second, body, _signed(body)) == 200
+        assert await post_webhook(second, body, signed(body)) == 200
         await asyncio.sleep(0.3)
         stored = await _user_texts(restarted)
     finally:
@@ -231,13 +193,13 @@ async def test_a_message_delivered_to_two_instances_on_one_store_is_answered_onc
 ) -> None:
     other = await another_guard()
     instances = [
-        await started(guard, _settings(graph[1])),
-        await started(other, _settings(graph[1])),
+        await started(guard, messenger_settings(graph[1])),
+        await started(other, messenger_settings(graph[1])),
     ]
-    body = _webhook(_message(guard, "m.twice", "hello"))
+    body = webhook(message_event(guard, "m.twice", "hello"))
     try:
         statuses = await asyncio.gather(
-            *(_post(instance, body, _signed(body)) for instance in instances)
+            *(post_webhook(instance, body, signed(body)) for instance in instances)
         )
         await graph[0].wait_for(1)
         await asyncio.sleep(0.3)
@@ -267,14 +229,14 @@ async def test_a_user_keeps_the_session_while_active_and_gets_a_new_one_after_th
 ) -> None:
     assert isinstance(guard.clock, ManualClock)
     for mid in ("m.a", "m.b"):
-        body = _webhook(_message(guard, mid, "hello"))
-        assert await _post(client, body, _signed(body)) == 200
+        body = webhook(message_event(guard, mid, "hello"))
+        assert await post_webhook(client, body, signed(body)) == 200
         guard.clock.advance(timedelta(minutes=10))
     await graph[0].wait_for(2)
     assert len(await _transcript_sessions(guard)) == 1
     guard.clock.advance(timedelta(minutes=31))
-    body = _webhook(_message(guard, "m.c", "hello"))
-    assert await _post(client, body, _signed(body)) == 200
+    body = webhook(message_event(guard, "m.c", "hello"))
+    assert await post_webhook(client, body, signed(body)) == 200
     await graph[0].wait_for(3)
     user = await guard.identities.find(CHANNEL, PSID)
     assert user is not None
@@ -292,7 +254,7 @@ async def test_a_turn_stored_but_never_answered_is_answered_at_start_up(
     await guard.reply(answered.session, "Hi")
     assert isinstance(guard.clock, ManualClock)
     guard.clock.advance(timedelta(seconds=2))
-    client = await started(guard, _settings(graph[1]))
+    client = await started(guard, messenger_settings(graph[1]))
     try:
         [sent] = await graph[0].wait_for(1)
         await asyncio.sleep(0.2)
@@ -321,11 +283,11 @@ async def test_an_agents_reply_from_genesys_reaches_the_messenger_user_restored(
     guard: ChatGuard, graph: tuple[GraphSendApi, str]
 ) -> None:
     secret = "genesys-outbound-secret"
-    settings = _settings(graph[1], vendors={"genesys": {"webhook_secret": secret}})
+    settings = messenger_settings(graph[1], vendors={"genesys": {"webhook_secret": secret}})
     client = await started(guard, settings)
     try:
-        body = _webhook(_message(guard, "m.1", f"I am {NAME}"))
-        assert await _post(client, body, _signed(body)) == 200
+        body = webhook(message_event(guard, "m.1", f"I am {NAME}"))
+        assert await post_webhook(client, body, signed(body)) == 200
         await graph[0].wait_for(1)  # the bot's answer
         user = await guard.identities.find("messenger", PSID)
         assert user is not None

@@ -12,8 +12,9 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from chatguard.dialogue import VENDOR_DOWN
+from chatguard.consent import ConsentTexts, TextKind
 from chatguard.guard import ChatGuard
+from chatguard.outputs import VENDOR_DOWN
 from chatguard.settings import Settings
 from chatguard.store.records import Author
 from tests.server.serving import Client, started
@@ -174,18 +175,21 @@ async def test_the_agents_token_is_fetched_after_one_refused_connection(guard: C
         client = await started(guard, settings)
         try:
             session = (await (await client.post("/chat/sessions", json={})).json())["session"]
-            response = await _after_one_refused_connection(
+            asked = await client.post(
+                "/chat/messages", json={"session": session, "text": "I want a human agent"}
+            )
+            assert [o["handover"] for o in (await asked.json())["outputs"]] == [True, False]
+            response = await _after_one_refused_connection(  # the answer hands over
                 client,
                 "genesys",
                 cloud.app(),
                 refusing,
-                client.post(
-                    "/chat/messages", json={"session": session, "text": "I want a human agent"}
-                ),
+                client.post("/chat/messages", json={"session": session, "text": "No, thanks"}),
             )
             assert response.status == 200
             outputs = (await response.json())["outputs"]
-            assert [o["handover"] for o in outputs] == [True]  # no vendor-down message
+            declined = ConsentTexts.load().get(TextKind.QUALITY_SAMPLING_DECLINED, "en").text
+            assert [o["text"] for o in outputs] == [declined]  # no vendor-down message
             assert len(cloud.tokens) == 1
             assert cloud.texts and "Customer: I want a human agent" in cloud.texts[0]
         finally:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
-from chatguard.dialogue import VENDOR_DOWN
 from chatguard.guard import ChatGuard
+from chatguard.outputs import VENDOR_DOWN
 from chatguard.settings import Settings
 from chatguard.store.records import Author, EventKind
 from tests.server.serving import Client, started
@@ -81,11 +81,12 @@ async def test_no_personal_value_reaches_cognigy_and_the_user_sees_values_restor
     assert "customer-42" not in wire
     assert sent["data"]["quick_reply"]["payload"] == "<EMAIL_ADDRESS_1>"
     assert outputs == [
-        {"text": f"Hello {NAME}", "quick_replies": [], "handover": False},
+        {"text": f"Hello {NAME}", "quick_replies": [], "handover": False, "consent": False},
         {
             "text": f"Shall I write to {EMAIL}?",
             "quick_replies": [f"Yes, {EMAIL}"],
             "handover": False,
+            "consent": False,
         },
     ]
 
@@ -103,11 +104,13 @@ async def test_the_handover_marker_reaches_the_user_as_handover(
     client: Client, cognigy: tuple[CognigyEndpoint, str]
 ) -> None:
     fake, _ = cognigy
-    fake.outputs = [{"text": "One moment.", "data": {"chatguard": {"handover": True}}}]
+    fake.outputs = [
+        {"text": "One moment.", "data": {"chatguard": {"handover": True, "consent": False}}}
+    ]
     session = await _session(client)
     response = await client.post("/chat/messages", json={"session": session, "text": "agent"})
     assert (await response.json())["outputs"] == [
-        {"text": "One moment.", "quick_replies": [], "handover": True}
+        {"text": "One moment.", "quick_replies": [], "handover": True, "consent": False}
     ]
 
 
@@ -121,7 +124,7 @@ async def test_cognigy_down_gives_a_localized_sorry_and_keeps_the_message(
     response = await client.post("/chat/messages", json={"session": session, "text": text})
     assert response.status == 200
     assert (await response.json())["outputs"] == [
-        {"text": VENDOR_DOWN["fr"], "quick_replies": [], "handover": False}
+        {"text": VENDOR_DOWN["fr"], "quick_replies": [], "handover": False, "consent": False}
     ]
     [stored] = await guard.store.events(session)
     assert stored.author is Author.USER and NAME not in stored.text

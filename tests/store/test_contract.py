@@ -14,11 +14,13 @@ from chatguard.clock import ManualClock
 from chatguard.errors import StoreError
 from chatguard.store.base import Store
 from chatguard.store.records import (
+    NOTHING_AWAITED,
     AuditEntry,
     Author,
     ConsentRecord,
     Conversation,
     Delivery,
+    DialogueChange,
     Direction,
     EventKind,
     Identity,
@@ -262,7 +264,7 @@ async def test_the_dialogues_state_is_saved_and_read_back_with_the_conversation(
     assert await store.get_conversation("guest-a") == cleared
 
 
-async def test_record_event_saves_the_whole_conversation_with_its_dialogue_state(
+async def test_record_event_inserts_a_new_conversation_whole_with_its_dialogue_state(
     store: Store, clock: ManualClock
 ) -> None:
     stateful = with_dialogue_state(conversation(clock, "guest-a"), clock)
@@ -270,6 +272,178 @@ async def test_record_event_saves_the_whole_conversation_with_its_dialogue_state
     assert await store.get_conversation("guest-a") == stateful
     assert await store.conversation_by_reference("ref-digest-a") == stateful
     assert await store.conversations_awaiting(clock.now() + DAY, 10) == [stateful]
+
+
+async def test_record_event_with_a_stale_copy_moves_only_activity_and_expiry_and_loses_no_state(
+    store: Store, clock: ManualClock
+) -> None:
+    read_before = conversation(clock, "guest-a", "user-1")
+    await store.save_conversation(read_before)
+    asked = with_dialogue_state(read_before, clock)  # changed while a turn was redacting
+    assert await store.update_dialogue("guest-a", _dialogue_of(asked))
+
+    clock.advance(timedelta(minutes=1))
+    stale = dataclasses.replace(
+        read_before, last_activity=clock.now(), expires_at=clock.now() + RETENTION
+    )
+    assert await store.record_event(event(clock, "guest-a"), stale) == 1
+
+    moved = dataclasses.replace(
+        asked, last_activity=stale.last_activity, expires_at=stale.expires_at
+    )
+    assert await store.get_conversation("guest-a") == moved
+    assert await store.conversation_by_reference("ref-digest-a") == moved
+    assert await store.conversations_awaiting(clock.now() + DAY, 10) == [moved]
+
+    older = dataclasses.replace(  # a write that read the clock earlier never moves it back
+        stale,
+        last_activity=stale.last_activity - timedelta(seconds=1),
+        expires_at=stale.expires_at - timedelta(seconds=1),
+        user="user-2",
+    )
+    assert await store.record_event(event(clock, "guest-a"), older) == 2
+    assert await store.get_conversation("guest-a") == moved
+    assert await store.conversations_of("user-2") == []
+
+
+async def test_a_conversation_moved_by_record_event_expires_at_its_new_expiry(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.save_conversation(
+        with_dialogue_state(conversation(clock, "guest-a", "user-1", keep=DAY), clock)
+    )
+    clock.advance(DAY / 2)
+    later = conversation(clock, "guest-a", "user-1", keep=DAY)
+    await store.record_event(event(clock, "guest-a"), later)
+
+    clock.advance(DAY / 2)  # past the first expiry, before the new one
+    held = await store.get_conversation("guest-a")
+    assert held is not None and held.expires_at == later.expires_at
+    assert await store.conversations_of("user-1") == [held]
+    assert await store.conversation_by_reference("ref-digest-a") == held
+    assert RecordKind.CONVERSATIONS not in nonzero(await store.sweep(clock.now()))
+    assert await store.get_conversation("guest-a") == held
+
+
+def _dialogue_of(conversation: Conversation) -> DialogueChange:
+    """The change that gives a conversation ``conversation``'s dialogue state."""
+    return DialogueChange(
+        language=conversation.language,
+        handed_over_at=conversation.handed_over_at,
+        awaiting=conversation.awaiting,
+        awaiting_since=conversation.awaiting_since,
+        awaiting_until=conversation.awaiting_until,
+        reference=conversation.reference,
+    )
+
+
+async def test_update_dialogue_changes_the_given_fields_only_with_their_look_ups(
+    store: Store, clock: ManualClock
+) -> None:
+    bare = conversation(clock, "guest-a", "user-1")
+    await store.save_conversation(bare)
+    now = clock.now()
+
+    assert await store.update_dialogue("guest-a", DialogueChange(language="de"))
+    assert await store.get_conversation("guest-a") == dataclasses.replace(bare, language="de")
+
+    asked = DialogueChange(
+        awaiting="consent_answer", awaiting_since=now, awaiting_until=now + timedelta(minutes=2)
+    )
+    assert await store.update_dialogue("guest-a", asked)
+    with_question = asked.applied_to(dataclasses.replace(bare, language="de"))
+    assert await store.get_conversation("guest-a") == with_question
+    assert await store.conversations_awaiting(now + DAY, 10) == [with_question]
+
+    assert await store.update_dialogue("guest-a", DialogueChange(reference="ref-digest-a"))
+    assert await store.update_dialogue("guest-a", DialogueChange(reference="ref-digest-b"))
+    assert await store.conversation_by_reference("ref-digest-a") is None
+    referenced = dataclasses.replace(with_question, reference="ref-digest-b")
+    assert await store.conversation_by_reference("ref-digest-b") == referenced
+
+    answered = dataclasses.replace(NOTHING_AWAITED, handed_over_at=now, reference=None)
+    assert await store.update_dialogue("guest-a", answered)
+    final = answered.applied_to(referenced)
+    assert final.awaiting is None and final.reference is None and final.language == "de"
+    assert await store.get_conversation("guest-a") == final
+    assert await store.conversations_awaiting(now + DAY, 10) == []
+    assert await store.conversation_by_reference("ref-digest-b") is None
+    assert await store.conversations_of("user-1") == [final]
+
+    with pytest.raises(ValueError, match="change"):
+        await store.update_dialogue("guest-a", DialogueChange())
+
+
+async def test_update_dialogue_of_an_unknown_or_expired_conversation_changes_nothing(
+    store: Store, clock: ManualClock
+) -> None:
+    assert not await store.update_dialogue("guest-none", DialogueChange(language="pt"))
+    assert await store.get_conversation("guest-none") is None
+
+    await store.save_conversation(conversation(clock, "guest-a", keep=DAY))
+    clock.advance(DAY)
+    assert not await store.update_dialogue("guest-a", DialogueChange(language="pt"))
+    assert await store.conversations_awaiting(clock.now() + DAY, 10) == []
+
+
+async def test_update_dialogue_compares_what_is_awaited_before_it_sets(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.save_conversation(conversation(clock, "guest-a"))
+    asked_at = clock.now()
+    question = DialogueChange(
+        awaiting="consent_answer",
+        awaiting_since=asked_at,
+        awaiting_until=asked_at + timedelta(minutes=2),
+    )
+    other = dataclasses.replace(question, awaiting="withdrawal:quality_sampling")
+
+    assert await store.update_dialogue("guest-a", question, expect_awaiting_since=None)
+    assert not await store.update_dialogue("guest-a", other, expect_awaiting_since=None)
+    wrong_time = asked_at - timedelta(microseconds=1)
+    assert not await store.update_dialogue(
+        "guest-a", NOTHING_AWAITED, expect_awaiting_since=wrong_time
+    )
+    held = await store.get_conversation("guest-a")
+    assert held is not None and held.awaiting == "consent_answer"
+
+    assert await store.update_dialogue("guest-a", NOTHING_AWAITED, expect_awaiting_since=asked_at)
+    assert not await store.update_dialogue(
+        "guest-a", NOTHING_AWAITED, expect_awaiting_since=asked_at
+    )
+    assert await store.update_dialogue("guest-a", other, expect_awaiting_since=None)
+    held = await store.get_conversation("guest-a")
+    assert held is not None and held.awaiting == "withdrawal:quality_sampling"
+
+
+async def test_of_concurrent_compare_and_sets_on_one_question_exactly_one_wins(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.save_conversation(conversation(clock, "guest-a"))
+    asked_at = clock.now()
+    await store.update_dialogue(
+        "guest-a",
+        DialogueChange(
+            awaiting="consent_answer",
+            awaiting_since=asked_at,
+            awaiting_until=asked_at + timedelta(minutes=2),
+        ),
+    )
+    languages = ["de", "en", "es", "fr", "it", "pt", "nl", "pl", "sv", "da"]
+    results = await asyncio.gather(
+        *(
+            store.update_dialogue(
+                "guest-a",
+                dataclasses.replace(NOTHING_AWAITED, language=language),
+                expect_awaiting_since=asked_at,
+            )
+            for language in languages
+        )
+    )
+    assert results.count(True) == 1
+    held = await store.get_conversation("guest-a")
+    assert held is not None and held.awaiting is None
+    assert held.language == languages[results.index(True)]
 
 
 async def test_a_conversation_is_found_by_its_reference_while_it_holds_it_and_is_held(

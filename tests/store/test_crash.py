@@ -1,6 +1,7 @@
 """Reliability: acknowledged writes survive SIGKILL, several processes append to one
-conversation without losing or duplicating an event, and an unreachable store is a
-typed error that quotes nothing."""
+conversation without losing or duplicating an event, of two processes resolving the
+same questions each question is resolved once, and an unreachable store is a typed
+error that quotes nothing."""
 
 from __future__ import annotations
 
@@ -19,21 +20,34 @@ import pytest
 
 from chatguard.clock import ManualClock
 from chatguard.errors import StoreUnavailableError
-from chatguard.store.records import Author, Direction, TranscriptEvent
+from chatguard.store.records import (
+    Author,
+    Conversation,
+    DialogueChange,
+    Direction,
+    TranscriptEvent,
+)
 from chatguard.store.sqlite import SqliteStore
 from tests.store.conftest import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = "guest-crash"
+DAY = timedelta(days=1)
 
 
 @contextlib.asynccontextmanager
 async def running_writers(
-    backend: Backend, count: int, processes: int = 1
+    backend: Backend,
+    count: int,
+    processes: int = 1,
+    *,
+    helper: str = "tests.store.writer",
+    arguments: tuple[str, ...] = (SESSION,),
 ) -> AsyncIterator[list[Process]]:
-    """``processes`` writer processes (``tests/store/writer.py``) appending ``count``
-    events each (0: until killed) to ``SESSION``, told to start once all have opened
-    the store; any still running at the end are killed."""
+    """``processes`` helper processes (by default ``tests/store/writer.py``, appending
+    ``count`` events each, 0: until killed, to ``SESSION``) started with the backend,
+    ``arguments`` and ``count``, told to start once all have opened the store; any
+    still running at the end are killed."""
     writers: list[Process] = []
     try:
         async with asyncio.timeout(30):
@@ -42,11 +56,12 @@ async def running_writers(
                     await asyncio.create_subprocess_exec(
                         sys.executable,
                         "-m",
-                        "tests.store.writer",
+                        helper,
                         backend.kind,
                         backend.isolation,
-                        SESSION,
+                        *arguments[:1],
                         str(count),
+                        *arguments[1:],
                         cwd=ROOT,
                         stdin=asyncio.subprocess.PIPE,
                         stdout=asyncio.subprocess.PIPE,
@@ -134,6 +149,51 @@ async def test_two_processes_appending_to_one_conversation_lose_and_duplicate_no
     assert sorted(acks) == list(range(1, 2 * per_writer + 1))
     assert {event.seq: event.text for event in stored} == acks
     assert [event.seq for event in stored] == sorted(acks)
+
+
+async def test_two_processes_resolving_the_same_questions_resolve_each_exactly_once(
+    backend: Backend, clock: ManualClock
+) -> None:
+    questions = 60
+    asked_at = clock.now()
+    store = backend.make_store(clock)
+    await store.open()
+    try:
+        for i in range(questions):
+            session = f"guest-q{i}"
+            await store.save_conversation(
+                Conversation(session, "web", None, asked_at, asked_at, asked_at + DAY)
+            )
+            asked = DialogueChange(
+                awaiting="consent_answer",
+                awaiting_since=asked_at,
+                awaiting_until=asked_at + timedelta(minutes=2),
+            )
+            assert await store.update_dialogue(session, asked)
+
+        winners: dict[int, str] = {}  # question -> the language its resolver wrote
+        arguments = ("guest-q", asked_at.isoformat())
+        async with (
+            running_writers(
+                backend, questions, processes=2, helper="tests.store.resolver", arguments=arguments
+            ) as resolvers,
+            asyncio.timeout(60),
+        ):
+            for resolver in resolvers:
+                assert resolver.stdout is not None
+                for line in (await resolver.stdout.read()).decode().split():
+                    assert int(line) not in winners, "one question resolved twice"
+                    winners[int(line)] = f"w{resolver.pid}"
+                if await resolver.wait() != 0:
+                    pytest.fail(f"a resolver failed:\n{await failure_of(resolver)}")
+
+        assert sorted(winners) == list(range(questions))
+        for i in range(questions):
+            held = await store.get_conversation(f"guest-q{i}")
+            assert held is not None and held.awaiting is None
+            assert held.language == winners[i]  # the winner's change, and only its
+    finally:
+        await store.close()
 
 
 async def test_a_sqlite_store_on_an_unwritable_path_is_unavailable_and_quotes_nothing(

@@ -22,8 +22,8 @@ import pytest
 import pytest_asyncio
 
 from chatguard.clock import ManualClock
-from chatguard.dialogue import HANDED_OVER
 from chatguard.errors import ConfigurationError, StoreError, StoreUnavailableError
+from chatguard.handover import HANDED_OVER
 from chatguard.store import postgres
 from chatguard.store.postgres import MIGRATIONS, Migration, PostgresStore
 from chatguard.store.records import Author, Direction, RecordKind, TranscriptEvent

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from chatguard.clock import ManualClock
-from chatguard.dialogue import HANDED_OVER
 from chatguard.errors import StoreError
+from chatguard.handover import HANDED_OVER
 from chatguard.store.records import (
     Author,
     Conversation,

@@ -45,6 +45,7 @@ class GenesysCloud:
     revoked: set[str] = field(default_factory=set)
     status: int = 202
     delay: float = 0.0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -58,6 +59,14 @@ class GenesysCloud:
     def texts(self) -> list[str]:
         """The text of every accepted inbound message, in order."""
         return [entry["body"]["text"] for entry in self.inbound if entry["accepted"]]
+
+    async def wait_for(self, count: int) -> list[dict[str, Any]]:
+        """Every inbound message once ``count`` have arrived (within 10 s)."""
+        async with asyncio.timeout(10):
+            while len(self.inbound) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.inbound
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -85,6 +94,7 @@ class GenesysCloud:
                 "accepted": accepted,
             }
         )
+        self.arrived.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         if token not in known:

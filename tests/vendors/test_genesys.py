@@ -17,6 +17,8 @@ from chatguard.guard import ChatGuard
 from chatguard.model import RedactedText
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import GenesysSettings
+from chatguard.store.records import EventKind
+from chatguard.vendors.base import QualitySampling
 from chatguard.vendors.genesys import GenesysOpenMessaging, agent_context, for_agents
 from chatguard.vendors.resilience import VendorCalls
 from tests.vendors.genesys_fake import (
@@ -187,11 +189,12 @@ async def test_hand_over_passes_what_the_agent_policy_keeps_and_nothing_else(
     await guard.user_message(session, f"My name is {NAME} and my card is {CARD}.")
     await guard.reply(session, "Thank you <PERSON_1>.")
     await guard.user_message(session, f"My codice fiscale is {NATIONAL_ID}, I want an agent.")
-    await agents.hand_over(session)
+    await agents.hand_over(session, quality_sampling=QualitySampling.DECLINED)
     [sent] = fake.inbound
     body = sent["body"]
     context = body["text"]
     assert body["channel"]["from"]["id"] == session
+    assert body["channel"]["metadata"] == {"customAttributes": {"qualitySampling": "declined"}}
     assert context.splitlines() == [
         f"Customer: My name is {NAME} and my card is <CREDIT_CARD_1>.",
         f"Assistant: Thank you {NAME}.",
@@ -200,6 +203,32 @@ async def test_hand_over_passes_what_the_agent_policy_keeps_and_nothing_else(
     everything = json.dumps(body)
     assert CARD not in everything and "4111" not in everything
     assert NATIONAL_ID not in everything
+
+
+async def test_the_context_leaves_out_consent_exchanges_and_what_came_from_before_on(
+    guard: ChatGuard, cloud: tuple[GenesysCloud, str], http: aiohttp.ClientSession
+) -> None:
+    fake, url = cloud
+    agents = GenesysOpenMessaging(genesys_settings(url), http, guard)
+    conversation = await guard.start_conversation("web")
+    session = conversation.session
+    await guard.user_message(session, "I need an agent")
+    await guard.record_notice(conversation, "May we include this chat?")  # seq 2
+    await guard.user_message(session, "Yes, I agree", kind=EventKind.CONSENT)
+    await guard.user_message(session, "typed after the question")  # seq 4
+
+    await agents.hand_over(session, quality_sampling=QualitySampling.ALLOWED, before=4)
+    assert fake.texts == ["Customer: I need an agent"]
+    assert fake.inbound[0]["body"]["channel"]["metadata"] == {
+        "customAttributes": {"qualitySampling": "allowed"}
+    }
+    await agents.send_turn(
+        conversation, "typed after the question", "en", quality_sampling=QualitySampling.ALLOWED
+    )
+    assert fake.texts[1] == "typed after the question"
+    assert fake.inbound[1]["body"]["channel"]["metadata"]["customAttributes"] == {
+        "qualitySampling": "allowed"
+    }
 
 
 async def test_for_agents_restores_only_kept_types(guard: ChatGuard) -> None:

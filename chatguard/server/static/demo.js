@@ -5,7 +5,7 @@
 
 const SIMULATED_AGENT = "An agent will be with you shortly (simulated).";
 
-const state = { session: null, shownExchanges: 0, busy: false };
+const state = { session: null, shownExchanges: 0, shownAgent: 0, busy: false };
 
 function $(id) {
   return document.getElementById(id);
@@ -53,9 +53,20 @@ function showQuickReplies(replies) {
   }
 }
 
+// What reached the vendors for the last turn: the bot's exchanges and what the
+// (simulated) live agents received, with the quality-sampling flag. A turn that
+// reached neither the bot nor the agents as a turn was chatguard's own exchange (a
+// consent answer, a withdrawal), also when it led to the hand-over.
 async function showVendorLog() {
   const log = await requestJson(
     "GET", `/demo/api/vendor-log?session=${encodeURIComponent(state.session)}`);
+  const agentMessages = log.agent || [];
+  const newTurns = agentMessages.slice(state.shownAgent).filter((m) => m.kind === "turn");
+  if (log.exchanges.length === state.shownExchanges && newTurns.length === 0) {
+    append("vendor", "withheld", "Not sent to the bot or the agents",
+      "chatguard handled this message itself (its consent exchange); it is in the "
+      + "transcript, redacted, and no vendor received it.");
+  }
   for (const exchange of log.exchanges.slice(state.shownExchanges)) {
     const received = exchange.received;
     let text = received.text;
@@ -80,25 +91,30 @@ async function showVendorLog() {
     }
   }
   state.shownExchanges = log.exchanges.length;
+  for (const message of agentMessages.slice(state.shownAgent)) {
+    const what = message.kind === "hand_over" ? "the hand-over (conversation so far)" : "a turn";
+    append("vendor", "agent", `Live agents (simulated) received ${what}`,
+      `${message.text}\nqualitySampling: ${message.quality_sampling}`);
+    if (message.kind === "hand_over") {
+      append("chat", "agent", "Agent (simulated)", SIMULATED_AGENT);
+    }
+  }
+  state.shownAgent = agentMessages.length;
 }
 
+// chatguard's own texts (the consent question, its confirmations, the privacy
+// reference) are marked "consent": no vendor wrote or received them.
 function showOutputs(outputs) {
   let replies = [];
-  let handover = false;
   for (const output of outputs) {
-    if (output.text) {
+    if (output.text && output.consent) {
+      append("chat", "consent", "chatguard (not sent to any vendor)", output.text);
+    } else if (output.text) {
       append("chat", "bot", "Bot (restored for the user)", output.text);
     }
     replies = output.quick_replies;
-    handover = handover || output.handover;
   }
-  showQuickReplies(handover ? [] : replies);
-  if (handover) {
-    // Demo mode connects no live-agent platform: say so instead of pretending.
-    append("chat", "agent", "Agent (simulated)", SIMULATED_AGENT);
-    append("vendor", "agent", "Live-agent platform",
-      "None connected in demo mode: the hand-over is simulated; nothing was sent.");
-  }
+  showQuickReplies(replies);
 }
 
 async function send(text) {

@@ -48,6 +48,7 @@ QUESTION = TEXTS.get(TextKind.QUALITY_SAMPLING_QUESTION, "en").text
 YES = TEXTS.get(TextKind.ANSWER_YES, "en").text
 NO = TEXTS.get(TextKind.ANSWER_NO, "en").text
 ANSWER_TIMEOUT = timedelta(minutes=2)
+PRIVACY_PAGE = "https://chat.example.com/privacy"
 REFERENCE = r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}"
 
 
@@ -57,8 +58,8 @@ CONSENT = {"sampling_rate": 1.0, "sampling_seed": 7, "answer_timeout": "2m"}
 
 @pytest.fixture
 def guard_settings() -> Settings:
-    """The ``guard`` fixture's pipeline with ``CONSENT``."""
-    return Settings(consent=CONSENT)
+    """The ``guard`` fixture's pipeline with ``CONSENT`` and the page's public address."""
+    return Settings(consent=CONSENT, privacy={"page_url": PRIVACY_PAGE})
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -130,6 +131,7 @@ async def test_yes_grants_shows_the_reference_once_samples_and_hands_over_allowe
     )
     code = notice.text and notice.text.split("reference is ")[1][:14]
     assert code and await guard.references.find(code) is not None
+    assert notice.text and PRIVACY_PAGE in notice.text  # where to use it after the chat
     [record] = await _quality_records(guard, session)
     assert (record.decision, record.source) == ("granted", "chat")
     assert (record.text_id, record.text_version, record.language) == (

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
@@ -26,10 +25,10 @@ from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.vendors.base import BotTurn, QualitySampling
 from chatguard.vendors.demo import AgentMessage, DemoBot, VendorExchange, VendorLog
+from tests.server.browser import chromium
 from tests.server.serving import status_once_up
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 NAME = "Anna Keller"
 EMAIL = "anna.keller@example.org"
 TYPED = f"Hi, I am {NAME}, my e-mail is {EMAIL}"
@@ -117,93 +116,57 @@ async def test_outside_demo_mode_there_is_no_demo_page(guard: ChatGuard) -> None
         await server.close()
 
 
-def _browser_or_skip() -> None:
-    """The browser test needs playwright and Debian's chromium: in CI their absence is
-    a failure, elsewhere a skip that says what is missing."""
-    missing = []
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        missing.append("Debian's chromium (apt-get install chromium)")
-    if missing:
-        reason = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI is set: not skipped)")
-        pytest.skip(reason)
-
-
 async def test_browser_shows_restored_reply_beside_what_the_vendor_received_and_a_handover(
     demo_server: TestServer, tmp_path: Path
 ) -> None:
-    _browser_or_skip()
-    from playwright.async_api import async_playwright, expect
+    async with chromium(tmp_path / "chromium-profile") as context:
+        from playwright.async_api import expect
 
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+        page = await context.new_page()
+        await page.goto(str(demo_server.make_url("/demo")))
+        await expect(page.locator("body[data-ready=true]")).to_have_count(1)
+        session = await page.locator("#session").inner_text()
+        assert session.startswith("guest-")
+
+        await page.fill("#message", TYPED)
+        await page.click("#send")
+        chat, vendor = page.locator("#chat"), page.locator("#vendor")
+        await expect(chat.locator("li.bot")).to_contain_text(f"Thank you {NAME}.")
+        await expect(chat.locator("li.bot")).to_contain_text(EMAIL)
+        await expect(vendor.locator("li.received")).to_contain_text(
+            "my e-mail is <EMAIL_ADDRESS_1>"
         )
-        try:
-            page = await context.new_page()
-            await page.goto(str(demo_server.make_url("/demo")))
-            await expect(page.locator("body[data-ready=true]")).to_have_count(1)
-            session = await page.locator("#session").inner_text()
-            assert session.startswith("guest-")
+        await expect(vendor.locator("li.received")).to_contain_text(session)
+        await expect(vendor.locator("li.answered")).to_contain_text("<PERSON_1>")
+        vendor_text = await vendor.inner_text()
+        assert EMAIL not in vendor_text and NAME not in vendor_text
 
-            await page.fill("#message", TYPED)
-            await page.click("#send")
-            chat, vendor = page.locator("#chat"), page.locator("#vendor")
-            await expect(chat.locator("li.bot")).to_contain_text(f"Thank you {NAME}.")
-            await expect(chat.locator("li.bot")).to_contain_text(EMAIL)
-            await expect(vendor.locator("li.received")).to_contain_text(
-                "my e-mail is <EMAIL_ADDRESS_1>"
-            )
-            await expect(vendor.locator("li.received")).to_contain_text(session)
-            await expect(vendor.locator("li.answered")).to_contain_text("<PERSON_1>")
-            vendor_text = await vendor.inner_text()
-            assert EMAIL not in vendor_text and NAME not in vendor_text
+        await page.click("#agent")
+        await expect(vendor.locator("li.answered.handover")).to_contain_text("handover: true")
+        question = chat.locator("li.consent").first
+        await expect(question).to_contain_text("May we include this chat?")
+        await expect(page.locator("#quick-replies button")).to_have_text(
+            ["Yes, I agree", "No, thanks"]
+        )
+        await expect(chat.locator("li.agent")).to_have_count(0)  # asked before the hand-over
 
-            await page.click("#agent")
-            await expect(vendor.locator("li.answered.handover")).to_contain_text("handover: true")
-            question = chat.locator("li.consent").first
-            await expect(question).to_contain_text("May we include this chat?")
-            await expect(page.locator("#quick-replies button")).to_have_text(
-                ["Yes, I agree", "No, thanks"]
-            )
-            await expect(chat.locator("li.agent")).to_have_count(0)  # asked before the hand-over
-
-            await page.click("#quick-replies button:text-is('Yes, I agree')")
-            reference = chat.locator("li.consent", has_text="Your privacy reference is")
-            await expect(reference).to_have_count(1)
-            assert re.search(
-                r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}",
-                await reference.inner_text(),
-            )
-            withheld = vendor.locator("li.withheld")
-            await expect(withheld).to_contain_text("Not sent to the bot or the agents")
-            handed_over = vendor.locator("li.agent")
-            await expect(handed_over).to_contain_text("received the hand-over")
-            await expect(handed_over).to_contain_text("qualitySampling: allowed")
-            await expect(handed_over).to_contain_text(f"Customer: Hi, I am {NAME}")
-            await expect(chat.locator("li.agent")).to_contain_text("Agent (simulated)")
-            assert "Yes, I agree" not in await vendor.inner_text()  # the answer reached none
-            bot_side = await vendor.locator("li.received, li.answered").all_inner_texts()
-            assert not [text for text in bot_side if EMAIL in text or NAME in text]
-        finally:
-            await context.close()
+        await page.click("#quick-replies button:text-is('Yes, I agree')")
+        reference = chat.locator("li.consent", has_text="Your privacy reference is")
+        await expect(reference).to_have_count(1)
+        assert re.search(
+            r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}",
+            await reference.inner_text(),
+        )
+        withheld = vendor.locator("li.withheld")
+        await expect(withheld).to_contain_text("Not sent to the bot or the agents")
+        handed_over = vendor.locator("li.agent")
+        await expect(handed_over).to_contain_text("received the hand-over")
+        await expect(handed_over).to_contain_text("qualitySampling: allowed")
+        await expect(handed_over).to_contain_text(f"Customer: Hi, I am {NAME}")
+        await expect(chat.locator("li.agent")).to_contain_text("Agent (simulated)")
+        assert "Yes, I agree" not in await vendor.inner_text()  # the answer reached none
+        bot_side = await vendor.locator("li.received, li.answered").all_inner_texts()
+        assert not [text for text in bot_side if EMAIL in text or NAME in text]
 
 
 def _free_port() -> int:

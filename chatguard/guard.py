@@ -289,7 +289,10 @@ class ChatGuard:
         """
         conversation = await self.conversation(session)
         destinations = [destination]
-        if destination != TRANSCRIPT and not self._replaces_everything(destination):
+        redactor = self.redactor
+        if destination != TRANSCRIPT and not redactor.policy(destination).serves(
+            redactor.policy(TRANSCRIPT)
+        ):
             destinations.append(TRANSCRIPT)
         result, *transcript = await self.redactor.redact_for(
             text, conversation=session, destinations=destinations, lang=lang
@@ -393,15 +396,6 @@ class ChatGuard:
             conversation, Direction.OUTBOUND, Author.SYSTEM, text, kind=kind, delivery=delivery
         )
         return seq is not None
-
-    def _replaces_everything(self, destination: str) -> bool:
-        policy = self.redactor.policy(destination)
-        transcript = self.redactor.policy(TRANSCRIPT)
-        return (
-            policy.threshold <= transcript.threshold
-            and policy.default_action == "replace"
-            and all(action == "replace" for action in policy.actions.values())
-        )
 
     async def _record(
         self,

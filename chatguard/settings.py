@@ -59,6 +59,15 @@ class DestinationPolicy(BaseModel):
         """The action for ``entity_type``: its own entry, else the default."""
         return self.actions.get(entity_type, self.default_action)
 
+    def serves(self, needed: DestinationPolicy) -> bool:
+        """Whether text redacted by this policy is fit for a destination whose policy is
+        ``needed``: this one replaces every type, from a score no higher than ``needed``'s."""
+        return (
+            self.default_action is Action.REPLACE
+            and all(action is Action.REPLACE for action in self.actions.values())
+            and self.threshold <= needed.threshold
+        )
+
 
 def default_policies() -> dict[str, DestinationPolicy]:
     """Bot, translation and analytics vendors see placeholders only; live agents see

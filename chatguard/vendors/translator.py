@@ -45,7 +45,7 @@ from chatguard.errors import TranslationError, VendorError, VendorUnavailableErr
 from chatguard.guard import TRANSCRIPT, ChatGuard
 from chatguard.model import RedactedText
 from chatguard.redact.restore import PLACEHOLDER
-from chatguard.settings import Action, DestinationPolicy, TranslatorSettings
+from chatguard.settings import TranslatorSettings
 from chatguard.store.records import Author, EventKind
 from chatguard.vendors.resilience import VendorCalls
 
@@ -106,16 +106,6 @@ def same_placeholders(original: str, translated: str) -> bool:
 
 def _placeholder_counts(text: str) -> Counter[str]:
     return Counter(match.group(0) for match in PLACEHOLDER.finditer(text))
-
-
-def replaces_everything(policy: DestinationPolicy, needed: DestinationPolicy) -> bool:
-    """Whether text redacted by ``policy`` is fit for a destination with ``needed``:
-    ``policy`` replaces every type, from a score no higher than ``needed``'s."""
-    return (
-        policy.default_action is Action.REPLACE
-        and all(action is Action.REPLACE for action in policy.actions.values())
-        and policy.threshold <= needed.threshold
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +232,7 @@ class LiveChatTranslation:
         if language == self.agent_language or not any(texts):
             return unchanged
         redactor = self.guard.redactor
-        fit = replaces_everything(redactor.policy(redacted_for), redactor.policy(DESTINATION))
+        fit = redactor.policy(redacted_for).serves(redactor.policy(DESTINATION))
         safe = []
         for text in texts:
             if fit or not text:

@@ -68,10 +68,6 @@ class PlaceholderVault(ABC):
     async def held(self, conversation: str) -> dict[str, tuple[str, str]]:
         """Every placeholder the conversation holds, with its ``(entity type, value)``."""
 
-    async def known_values(self, conversation: str) -> list[tuple[str, str]]:
-        """Every ``(entity type, value)`` the conversation has given a placeholder."""
-        return list((await self.held(conversation)).values())
-
 
 @dataclass
 class _Conversation:

@@ -66,7 +66,7 @@ async def test_same_value_gets_the_same_placeholder_and_is_restored(
         "<PERSON_1>": NAME,
         "<PERSON_2>": "Karl Weber",
     }
-    assert sorted(await vault.known_values("c1")) == [
+    assert sorted((await vault.held("c1")).values()) == [
         ("EMAIL_ADDRESS", EMAIL),
         ("PERSON", NAME),
         ("PERSON", "Karl Weber"),
@@ -166,7 +166,7 @@ async def test_tampered_record_is_refused(sqlite_store: SqliteStore, clock: Manu
         await vault.lookup("guest-thief0000000", ["<PERSON_1>"])
     assert NAME not in str(refused.value)
     with pytest.raises(DecryptionError):
-        await vault.known_values("guest-other0000000")
+        await vault.held("guest-other0000000")
     assert open_vault_value(KeyRing(KEY), victim) == NAME
 
 
@@ -179,7 +179,7 @@ async def test_vault_keeps_values_29_days_and_drops_them_by_day_31(
     assert await vault.lookup("c1", ["<PERSON_1>"]) == {"<PERSON_1>": NAME}
     clock.advance(timedelta(days=2))
     assert await vault.lookup("c1", ["<PERSON_1>"]) == {}
-    assert await vault.known_values("c1") == []
+    assert await vault.held("c1") == {}
 
 
 async def test_value_used_again_keeps_its_placeholder_for_another_30_days(

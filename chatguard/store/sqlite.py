@@ -33,6 +33,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -348,7 +349,7 @@ def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
     try:
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(db, busy_timeout)
         db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
         _transaction(_migrate, db)
@@ -356,6 +357,26 @@ def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _switch_to_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
+    """Put the file in WAL mode, retrying for up to ``busy_timeout`` seconds: when
+    another connection switches the same file at that moment, SQLite answers
+    SQLITE_BUSY at once instead of calling the busy handler (the pragma reads the
+    header before it asks for the exclusive lock, and a reader is not made to wait)."""
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -254,6 +254,18 @@ async def samples_show(
     return 0
 
 
+async def samples_delete(
+    sink: TextIO, *, config: Path | None, session: str, reviewer: str | None, reason: str
+) -> int:
+    """Take a session out of the quality sample (the conversation stays); print
+    whether it was sampled. With a reason, audited."""
+    _require_reason(reason, "take a conversation out of the quality sample")
+    async with _quality_sampler(config) as sampler:
+        deleted = await sampler.remove(session, reviewer, reason)
+    _write_json(sink, {"deleted": deleted})
+    return 0
+
+
 async def export_analytics(
     sink: TextIO, *, config: Path | None, since: datetime, until: datetime
 ) -> int:
@@ -329,8 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     samples_commands = samples.add_subparsers(dest="samples_command", required=True)
     listing = samples_commands.add_parser("list", help="the sampled sessions, with a reason")
     showing = samples_commands.add_parser("show", help="one sampled transcript, with a reason")
-    showing.add_argument("session", metavar="SESSION", help="the session pseudonym")
-    for reviewing in (listing, showing):
+    deleting = samples_commands.add_parser(
+        "delete", help="take a session out of the sample, with a reason"
+    )
+    for one in (showing, deleting):
+        one.add_argument("session", metavar="SESSION", help="the session pseudonym")
+    for reviewing in (listing, showing, deleting):
         reviewing.add_argument(
             "--reason", default="", help="why (required; written to the audit log)"
         )
@@ -407,6 +423,10 @@ async def _run_state_command(parser: argparse.ArgumentParser, args: argparse.Nam
         reviewer = args.reviewer or _login_name()
         if args.samples_command == "list":
             return await samples_list(out, config=config, reviewer=reviewer, reason=args.reason)
+        if args.samples_command == "delete":
+            return await samples_delete(
+                out, config=config, session=args.session, reviewer=reviewer, reason=args.reason
+            )
         return await samples_show(
             out, config=config, session=args.session, reviewer=reviewer, reason=args.reason
         )

@@ -111,6 +111,14 @@ class QualitySampler:
         await self._audit("sample_read", session, reviewer, reason, {"transcripts": len(events)})
         return events
 
+    async def remove(self, session: str, reviewer: str | None, reason: str) -> bool:
+        """Take ``session`` out of the quality sample (the conversation stays); whether
+        it was sampled. Refused without a reason; audited as ``sample_delete``."""
+        reason = _required(reason, "take a conversation out of the quality sample")
+        deleted = await self._store.delete_sample(session)
+        await self._audit("sample_delete", session, reviewer, reason, {"samples": int(deleted)})
+        return deleted
+
     async def _consenting(self, samples: Sequence[Sample]) -> list[Sample]:
         return [
             sample

@@ -1,6 +1,6 @@
 """The state commands of the command line, run as real processes against a SQLite
 file, with the keys given through the environment as in production:
-`chatguard sweep`, `subject export|erase`, `transcript show`, `samples list|show`,
+`chatguard sweep`, `subject export|erase`, `transcript show`, `samples list|show|delete`,
 `export analytics`."""
 
 from __future__ import annotations
@@ -324,13 +324,34 @@ def test_samples_show_prints_the_redacted_transcript_and_is_audited(
     assert reviewer  # the login name when --reviewer is not given
 
 
+def test_samples_delete_takes_the_session_out_keeps_the_conversation_and_is_audited(
+    deployment: Deployment,
+) -> None:
+    session, _ = asyncio.run(deployment.chat(SystemClock(), "web", None, WEB_NAME))
+    asyncio.run(_sampled(deployment, session, Decision.GRANTED))
+    delete = ("samples", "delete", session, "--reason", "QA: off-topic", "--reviewer", "alice")
+
+    first, second = _json(deployment.run(*delete)), _json(deployment.run(*delete))
+
+    assert (first, second) == ({"deleted": True}, {"deleted": False})
+    listed = _json(deployment.run("samples", "list", "--reason", "QA week 15"))
+    assert listed == {"samples": []}
+    assert asyncio.run(_audit_of(deployment))[:2] == [
+        ("sample_delete", session, "alice", "QA: off-topic"),
+        ("sample_delete", session, "alice", "QA: off-topic"),
+    ]
+    assert (
+        "I am <PERSON_1>" in deployment.run("transcript", "show", session, "--reason", "x").stdout
+    )
+
+
 def test_samples_are_refused_without_a_reason_and_unknown_ones_are_not_found(
     deployment: Deployment,
 ) -> None:
     session, _ = asyncio.run(deployment.chat(SystemClock(), "web", None, WEB_NAME))
     asyncio.run(_sampled(deployment, session, Decision.GRANTED, Decision.WITHDRAWN))
 
-    for args in (["list"], ["list", "--reason", " "], ["show", session]):
+    for args in (["list"], ["list", "--reason", " "], ["show", session], ["delete", session]):
         done = deployment.run("samples", *args)
         assert done.returncode == 2 and done.stdout == ""
         assert "a reason is required" in done.stderr and session not in done.stderr

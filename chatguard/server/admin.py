@@ -10,8 +10,8 @@ Promises:
 * ``GET /admin/openapi.json`` is the API's description (``admin_openapi.json``, the
   one source, shipped in the package). It holds no data, so it is served without a
   token, also while the API is disabled.
-* Identities travel in request bodies (``POST``), never in URLs, so that they do not
-  reach access logs; the only path parameter is a session pseudonym.
+* Identities, pseudonyms and reasons travel in request bodies (``POST``), never in
+  URLs, so that they do not reach access logs.
 * Responses hold what the rights operations return and nothing more; every rights
   operation is audited by :class:`~chatguard.subject.SubjectRights` itself. Admin
   responses are marked ``Cache-Control: no-store``.
@@ -21,6 +21,10 @@ Promises:
   session's quality sample is deleted in the same call) and each change is audited
   by the :class:`~chatguard.consent.ConsentLedger`; the subject is named in the body
   by privacy reference, session or channel identity.
+* Quality samples (``/admin/samples/...``) go through the
+  :class:`~chatguard.sampling.QualitySampler` like ``chatguard samples``: a reason is
+  required, each call is audited, and only sessions whose ``quality_sampling``
+  consent is granted now are listed or read.
 * ``/admin/notifications/allowed`` answers code that sends push notifications:
   ``{"allowed": true}`` only while the user's ``push_notifications`` consent is
   granted.
@@ -64,8 +68,9 @@ def setup_admin(app: web.Application) -> None:
     admin.router.add_post("/subjects/export", export_subject)
     admin.router.add_post("/subjects/erase", erase_subject)
     admin.router.add_post("/transcripts/show", show_transcript)
-    admin.router.add_get("/samples", list_samples)
-    admin.router.add_delete("/samples/{session}", delete_sample)
+    admin.router.add_post("/samples/list", list_samples)
+    admin.router.add_post("/samples/read", read_sample)
+    admin.router.add_post("/samples/delete", delete_sample)
     admin.router.add_post("/analytics/export", export_analytics)
     admin.router.add_post("/consents/withdraw", withdraw_consent)
     admin.router.add_post("/consents/show", show_consents)
@@ -124,8 +129,7 @@ async def show_transcript(request: web.Request) -> web.Response:
     body = await json_object(request)
     _only_fields(body, {"session", "reason", "actor"})
     session = _text(body, "session")
-    reason = _optional_text(body, "reason") or ""
-    actor = _optional_text(body, "actor")
+    actor, reason = _reviewer(body)
     events = await request.config_dict[GUARD].rights.transcript_show(session, reason, actor)
     return web.json_response({"events": [event_to_json(event) for event in events]})
 
@@ -212,15 +216,37 @@ async def notifications_allowed(request: web.Request) -> web.Response:
 
 
 async def list_samples(request: web.Request) -> web.Response:
-    """The conversations currently sampled for quality review (references only)."""
-    samples = await request.config_dict[GUARD].store.samples()
+    """The sessions sampled for quality review whose consent is granted now, as
+    references; with a reason, audited (``sample_list``)."""
+    body = await json_object(request)
+    _only_fields(body, {"reason", "actor"})
+    samples = await request.config_dict[GUARD].sampler.samples(*_reviewer(body))
     return web.json_response({"samples": [sample_to_json(sample) for sample in samples]})
 
 
+async def read_sample(request: web.Request) -> web.Response:
+    """A sampled session's redacted transcript; with a reason, audited (``sample_read``);
+    404 unless the session is sampled and its consent granted now."""
+    body = await json_object(request)
+    _only_fields(body, {"session", "reason", "actor"})
+    session = _text(body, "session")
+    events = await request.config_dict[GUARD].sampler.read(session, *_reviewer(body))
+    return web.json_response({"events": [event_to_json(event) for event in events]})
+
+
 async def delete_sample(request: web.Request) -> web.Response:
-    """Take a conversation out of the quality sample; answer whether it was in it."""
-    deleted = await request.config_dict[GUARD].store.delete_sample(request.match_info["session"])
+    """Take a session out of the quality sample (the conversation stays); answer
+    whether it was in it. With a reason, audited (``sample_delete``)."""
+    body = await json_object(request)
+    _only_fields(body, {"session", "reason", "actor"})
+    session = _text(body, "session")
+    deleted = await request.config_dict[GUARD].sampler.remove(session, *_reviewer(body))
     return web.json_response({"deleted": deleted})
+
+
+def _reviewer(body: JSONObject) -> tuple[str | None, str]:
+    """The body's ``actor`` and ``reason`` (empty when absent: the sampler refuses it)."""
+    return _optional_text(body, "actor"), _optional_text(body, "reason") or ""
 
 
 # --- the API's description -----------------------------------------------------------

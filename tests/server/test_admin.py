@@ -35,8 +35,9 @@ PROTECTED: list[tuple[str, str, object]] = [
     ("POST", "/admin/subjects/export", {"session": "guest-abcdefghijkl"}),
     ("POST", "/admin/subjects/erase", {"session": "guest-abcdefghijkl"}),
     ("POST", "/admin/transcripts/show", {"session": "guest-abcdefghijkl", "reason": "fault"}),
-    ("GET", "/admin/samples", None),
-    ("DELETE", "/admin/samples/guest-abcdefghijkl", None),
+    ("POST", "/admin/samples/list", {"reason": "weekly review"}),
+    ("POST", "/admin/samples/read", {"session": "guest-abcdefghijkl", "reason": "review"}),
+    ("POST", "/admin/samples/delete", {"session": "guest-abcdefghijkl", "reason": "review"}),
     ("POST", "/admin/analytics/export", {"since": "2026-01-01", "until": "2026-02-01"}),
     ("POST", "/admin/consents/withdraw", {"purpose": "quality_sampling", "session": "guest-x"}),
     ("POST", "/admin/consents/show", {"session": "guest-abcdefghijkl"}),
@@ -122,7 +123,7 @@ async def test_without_a_configured_token_every_admin_route_is_disabled(
 
 
 async def test_admin_answers_are_not_cached(client: Client) -> None:
-    response = await client.get("/admin/samples", headers=AUTH)
+    response = await client.post("/admin/samples/list", json={"reason": "review"}, headers=AUTH)
     assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
 
 
@@ -240,26 +241,90 @@ async def test_a_transcript_shown_with_a_reason_is_redacted_and_audited(
 # --- quality samples -----------------------------------------------------------------
 
 
-async def test_samples_are_listed_and_one_is_taken_out(client: Client, guard: ChatGuard) -> None:
+async def test_a_consenting_sample_is_listed_read_and_taken_out_each_time_audited(
+    client: Client, guard: ChatGuard
+) -> None:
     session = await _web_session(guard)
-    now = guard.clock.now()
-    await guard.store.save_sample(Sample(session, now, now + timedelta(days=30)))
+    await consented_and_sampled(guard, session)
+    [sample] = await guard.store.samples()
+    review = {"reason": "weekly quality review", "actor": "qa-bea"}
 
-    listed = await client.get("/admin/samples", headers=AUTH)
+    listed = await client.post("/admin/samples/list", json=review, headers=AUTH)
     assert listed.status == 200
     assert (await listed.json())["samples"] == [
         {
             "session": session,
-            "sampled_at": now.isoformat(),
-            "expires_at": (now + timedelta(days=30)).isoformat(),
+            "sampled_at": sample.sampled_at.isoformat(),
+            "expires_at": sample.expires_at.isoformat(),
         }
     ]
-    deleted = await client.delete(f"/admin/samples/{session}", headers=AUTH)
+    read = await client.post(
+        "/admin/samples/read", json={"session": session, **review}, headers=AUTH
+    )
+    assert read.status == 200
+    texts = [event["text"] for event in (await read.json())["events"]]
+    assert texts and all(NAME not in text and EMAIL not in text for text in texts)
+    deleted = await client.post(
+        "/admin/samples/delete", json={"session": session, **review}, headers=AUTH
+    )
     assert deleted.status == 200 and await deleted.json() == {"deleted": True}
-    again = await client.delete(f"/admin/samples/{session}", headers=AUTH)
+    again = await client.post(
+        "/admin/samples/delete", json={"session": session, **review}, headers=AUTH
+    )
     assert await again.json() == {"deleted": False}
-    assert (await (await client.get("/admin/samples", headers=AUTH)).json())["samples"] == []
+    assert (await (await client.post("/admin/samples/list", json=review, headers=AUTH)).json()) == {
+        "samples": []
+    }
     assert await guard.store.get_conversation(session) is not None  # the conversation stays
+
+    audited = [e for e in await guard.store.audit_entries() if e.action.startswith("sample_")]
+    assert [(e.action, e.subject, e.counts) for e in audited] == [
+        ("sample_list", None, {"samples": 1}),
+        ("sample_read", session, {"transcripts": len(texts)}),
+        ("sample_delete", session, {"samples": 1}),
+        ("sample_delete", session, {"samples": 0}),
+        ("sample_list", None, {"samples": 0}),
+    ]
+    assert {(e.actor, e.reason) for e in audited} == {("qa-bea", "weekly quality review")}
+
+
+async def test_a_sample_without_a_granted_consent_is_neither_listed_nor_read(
+    client: Client, guard: ChatGuard
+) -> None:
+    session = await _web_session(guard)
+    now = guard.clock.now()
+    await guard.store.save_sample(Sample(session, now, now + timedelta(days=30)))  # no consent
+    review = {"reason": "weekly quality review"}
+
+    listed = await client.post("/admin/samples/list", json=review, headers=AUTH)
+    read = await client.post(
+        "/admin/samples/read", json={"session": session, **review}, headers=AUTH
+    )
+
+    assert await listed.json() == {"samples": []}
+    assert read.status == 404 and EMAIL not in await read.text()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/admin/samples/list", {}),
+        ("/admin/samples/read", {"session": "guest-abcdefghijkl", "reason": "  "}),
+        ("/admin/samples/delete", {"session": "guest-abcdefghijkl"}),
+    ],
+)
+async def test_sample_routes_refuse_without_a_reason_and_do_nothing(
+    client: Client, guard: ChatGuard, path: str, body: dict[str, str]
+) -> None:
+    session = await _web_session(guard)
+    await consented_and_sampled(guard, session)
+    before = await guard.store.audit_entries()
+
+    response = await client.post(path, json=body, headers=AUTH)
+
+    assert response.status == 400 and (await response.json())["error"] == "ReasonRequiredError"
+    assert [s.session for s in await guard.store.samples()] == [session]
+    assert await guard.store.audit_entries() == before
 
 
 # --- anonymised analytics ------------------------------------------------------------
@@ -465,7 +530,7 @@ async def test_the_openapi_document_describes_every_admin_route_without_a_token(
         for route in admin.router.routes()
         if route.resource is not None and route.method != "HEAD"
     }
-    assert len(routes) == 10
+    assert len(routes) == 11
     for path, method in routes:
         assert method in document["paths"][path], (path, method)
 

@@ -191,8 +191,8 @@ class IdentityMap:
       (or only an expired record) is held. A record that was altered, or copied
       to another pseudonym, raises :class:`~chatguard.errors.DecryptionError`.
     * ``find`` finds the user's pseudonym also when it was made under a previous
-      pseudonym key; ``find_all`` lists every such pseudonym that has a record
-      (for access and erasure requests).
+      pseudonym key; ``find_all`` lists every such pseudonym under which an
+      identity or consent record is held (for access, erasure and consent requests).
 
     Example::
 
@@ -234,11 +234,14 @@ class IdentityMap:
         return None
 
     async def find_all(self, channel: str, user_id: str) -> list[str]:
-        """Every pseudonym of the user (one per key) that has a record, newest key first."""
+        """Every pseudonym of the user (one per key) under which anything is held,
+        newest key first: the identity record, or consent records, which are kept as
+        proof after the identity has expired (a push opt-in holds, and can be
+        withdrawn, after 30 days without a message)."""
         return [
             user
             for user in self._pseudonyms.candidates(channel, user_id)
-            if await self._store.get_identity(user) is not None
+            if await self._store.get_identity(user) is not None or await self._store.consents(user)
         ]
 
 

@@ -64,11 +64,9 @@ class _Subject:
     pseudonym: str  # what the audit log names
     users: list[str]  # user pseudonyms, one per pseudonym key that made a record
     conversations: list[Conversation]
-
-    @property
-    def sessions(self) -> list[str]:
-        """The session pseudonyms of the subject's conversations."""
-        return [conversation.session for conversation in self.conversations]
+    #: Session pseudonyms whose consent records belong to the subject: those of its
+    #: conversations, and a named session whose conversation has expired.
+    sessions: list[str]
 
 
 class SubjectRights:
@@ -363,9 +361,13 @@ class SubjectRights:
         if session is not None:
             conversation = await self._store.get_conversation(session)
             if conversation is None:
-                raise SubjectNotFoundError("nothing is held under that session pseudonym")
+                # Consent records outlive the conversation as proof; they are still
+                # the person's data, to export or erase.
+                if not await self._store.consents(session):
+                    raise SubjectNotFoundError("nothing is held under that session pseudonym")
+                return _Subject(session, [], [], [session])
             users = [] if conversation.user is None else [conversation.user]
-            return _Subject(session, users, [conversation])
+            return _Subject(session, users, [conversation], [session])
         assert channel is not None and user_id is not None
         users = await self._identities.find_all(channel, user_id)
         if not users:
@@ -375,7 +377,8 @@ class SubjectRights:
             for user in users
             for conversation in await self._store.conversations_of(user)
         ]
-        return _Subject(users[0], users, conversations)
+        sessions = [conversation.session for conversation in conversations]
+        return _Subject(users[0], users, conversations, sessions)
 
     async def _audit(
         self,

@@ -24,7 +24,7 @@ from chatguard.guard import ChatGuard
 from chatguard.pseudonym import Keys, UserPseudonyms
 from chatguard.redact.engine import RedactionEngine
 from chatguard.settings import ConsentSettings, Settings
-from chatguard.store.records import Author, EventKind
+from chatguard.store.records import Author, EventKind, RecordKind
 from chatguard.store.sqlite import SqliteStore
 from tests.on_disk import bytes_on_disk
 
@@ -295,3 +295,54 @@ async def test_consent_proof_under_an_expired_session_can_still_be_withdrawn(
         subject, Purpose.QUALITY_SAMPLING, Source.API, "und"
     )
     assert withdrawal.withdrawn == (session,)
+
+
+async def test_a_push_opt_in_outlives_the_identity_record_until_it_is_withdrawn(
+    guard: ChatGuard, clock: ManualClock
+) -> None:
+    # Notifications are how a business reaches a person who has not written for a
+    # while: the opt-in holds after the 30-day identity record has gone, and the
+    # person can still withdraw it by channel identity (the admin API, the form).
+    psid = "psid-5550002"
+    user = (await guard.start_conversation("messenger", user_id=psid)).user
+    assert user is not None
+    await guard.consents.record(
+        user, Purpose.PUSH_NOTIFICATIONS, Decision.GRANTED, Source.MESSENGER_OPTIN, None, "en"
+    )
+    clock.advance(timedelta(days=45))
+    await guard.sweeper.sweep_once()
+    assert await guard.identities.resolve(user) is None
+
+    assert await guard.may_notify("messenger", psid)
+    subject = await guard.consent_subject(channel="messenger", user_id=psid)
+    assert subject == ConsentSubject((), (user,))
+    withdrawal = await guard.consents.withdraw_subject(
+        subject, Purpose.PUSH_NOTIFICATIONS, Source.API, "und"
+    )
+    assert withdrawal.withdrawn == (user,)
+    assert not await guard.may_notify("messenger", psid)
+
+    erased = await guard.rights.erase(channel="messenger", user_id=psid)
+    assert erased[RecordKind.CONSENTS] == 2
+    assert not await guard.may_notify("messenger", psid)
+    with pytest.raises(SubjectNotFoundError):
+        await guard.consent_subject(channel="messenger", user_id=psid)
+
+
+async def test_consent_proof_under_an_expired_session_is_exported_and_erased_by_session(
+    guard: ChatGuard, clock: ManualClock
+) -> None:
+    session = (await guard.start_conversation("web")).session
+    await guard.consents.record(
+        session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
+    )
+    clock.advance(timedelta(days=31))
+    await guard.sweeper.sweep_once()
+    assert await guard.store.get_conversation(session) is None
+
+    document = await guard.rights.export(session=session)
+    assert document["conversations"] == []
+    assert [record["decision"] for record in document["consents"]] == ["granted"]
+    assert await guard.rights.erase(session=session) == {RecordKind.CONSENTS: 1}
+    with pytest.raises(SubjectNotFoundError):
+        await guard.rights.export(session=session)

@@ -280,15 +280,23 @@ async def test_a_consent_request_finds_its_person_by_reference_session_or_channe
         await guard.consent_subject(channel="messenger")
 
 
-async def test_consent_proof_under_an_expired_session_can_still_be_withdrawn(
-    guard: ChatGuard, clock: ManualClock
-) -> None:
+async def _consented_session_swept_away(guard: ChatGuard, clock: ManualClock) -> str:
+    """A web session whose user said yes to quality sampling, 31 days later: the
+    conversation swept away, the consent record (proof for a year longer) still held."""
     session = (await guard.start_conversation("web")).session
     await guard.consents.record(
         session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
     )
     clock.advance(timedelta(days=31))
+    await guard.sweeper.sweep_once()
     assert await guard.store.get_conversation(session) is None
+    return session
+
+
+async def test_consent_proof_under_an_expired_session_can_still_be_withdrawn(
+    guard: ChatGuard, clock: ManualClock
+) -> None:
+    session = await _consented_session_swept_away(guard, clock)
 
     subject = await guard.consent_subject(session=session)
     withdrawal = await guard.consents.withdraw_subject(
@@ -332,13 +340,7 @@ async def test_a_push_opt_in_outlives_the_identity_record_until_it_is_withdrawn(
 async def test_consent_proof_under_an_expired_session_is_exported_and_erased_by_session(
     guard: ChatGuard, clock: ManualClock
 ) -> None:
-    session = (await guard.start_conversation("web")).session
-    await guard.consents.record(
-        session, Purpose.QUALITY_SAMPLING, Decision.GRANTED, Source.CHAT, None, "en"
-    )
-    clock.advance(timedelta(days=31))
-    await guard.sweeper.sweep_once()
-    assert await guard.store.get_conversation(session) is None
+    session = await _consented_session_swept_away(guard, clock)
 
     document = await guard.rights.export(session=session)
     assert document["conversations"] == []

@@ -356,6 +356,8 @@ def phone_value(ctx: SlotContext, variant: str) -> str:
     rng = ctx.rng
     region = variant.upper() if len(variant) == 2 else rng.choice(PHONE_REGIONS[ctx.lang])
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        raise ValueError(f"phonenumbers has no example mobile number for region {region}")
     digits = str(example.national_number)
     keep = 3 if region != "US" else 0
     for _ in range(1000):

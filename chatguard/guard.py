@@ -7,9 +7,10 @@ restored for the user; everything expires as the retention settings promise.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from types import TracebackType
-from typing import NewType, overload
+from typing import Final, NewType, overload
 
 from chatguard.clock import Clock, SystemClock
 from chatguard.consent import (
@@ -47,6 +48,11 @@ from chatguard.subject import SubjectRights
 #: The destination policy transcripts are written with: every type replaced.
 TRANSCRIPT = "transcript"
 
+#: Between the pseudonym and its check in a session token; never in a pseudonym.
+_TOKEN_SEPARATOR: Final = "."
+#: Hex characters of the HMAC kept as a session token's check (128 bits).
+_TOKEN_CHECK_CHARS: Final = 32
+
 #: What recognises a channel's redelivered message (``ChatGuard.delivery_key``): a
 #: keyed digest of the channel's message id, never the id.
 DeliveryKey = NewType("DeliveryKey", str)
@@ -73,6 +79,10 @@ class ChatGuard:
       privacy references, ``withdrawals`` and ``answers`` read what the user types;
       ``consent_subject`` finds whom a consent request is about; ``may_notify`` is
       what code that sends push notifications asks first.
+    * A session pseudonym names a conversation to vendors and operators; it opens
+      nothing. What a client holds to continue its conversation is the
+      ``session_token``: the pseudonym and a keyed check that only this store's keys
+      make, which ``session_of_token`` verifies.
 
     Example::
 
@@ -237,6 +247,40 @@ class ChatGuard:
         ``channel`` names ``message_id`` when it comes again: HMAC-SHA256 under the
         store key, so the store never holds the id."""
         return DeliveryKey(self._keyring.digest(f"delivery\0{channel}\0{message_id}".encode()))
+
+    def session_token(self, session: str) -> str:
+        """What a client holds to continue ``session`` (the web chat's ``session``,
+        the OpenAI channel's conversation header): ``<pseudonym>.<check>``, the check
+        128 bits of HMAC-SHA256 under the current store key. Vendors see the
+        pseudonym only, so that a vendor, or an agent, who knows it cannot read the
+        conversation back with its values restored."""
+        return f"{session}{_TOKEN_SEPARATOR}{self._session_checks(session)[0]}"
+
+    def session_of_token(self, token: str) -> str | None:
+        """The session pseudonym ``token`` was made for (under any store key, so that
+        tokens outlive a key rotation while the old key is configured), or ``None``
+        for anything else, a bare pseudonym included; compared in constant time."""
+        session, separator, check = token.rpartition(_TOKEN_SEPARATOR)
+        if not separator or not session:
+            return None
+        matched = False
+        for expected in self._session_checks(session):
+            matched |= hmac.compare_digest(check.encode(), expected.encode())
+        return session if matched else None
+
+    async def conversation_of_token(self, token: str, channel: str) -> Conversation:
+        """The ``channel`` conversation that the session token ``token`` opens, or
+        ``SubjectNotFoundError`` whatever failed (a bare pseudonym, a wrong check, an
+        unknown or expired session, another channel's), so that no answer tells which."""
+        session = self.session_of_token(token)
+        held = None if session is None else await self.store.get_conversation(session)
+        if held is None or held.channel != channel:
+            raise SubjectNotFoundError(f"no {channel} conversation under that session token")
+        return held
+
+    def _session_checks(self, session: str) -> list[str]:
+        digests = self.keyed_digests("session token", session.encode())
+        return [digest[:_TOKEN_CHECK_CHARS] for digest in digests]
 
     def keyed_digests(self, context: str, data: bytes) -> list[str]:
         """HMAC-SHA256 digests of ``data`` under each store key, the current key's

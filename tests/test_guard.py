@@ -348,3 +348,37 @@ async def test_consent_proof_under_an_expired_session_is_exported_and_erased_by_
     assert await guard.rights.erase(session=session) == {RecordKind.CONSENTS: 1}
     with pytest.raises(SubjectNotFoundError):
         await guard.rights.export(session=session)
+
+
+async def test_a_session_token_opens_its_session_under_any_store_key_and_nothing_else(
+    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
+) -> None:
+    old, new = random_key(), random_key()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'guard.db'}", clock)
+    pseudonyms = UserPseudonyms([random_key()])
+
+    def guard_with(ring: KeyRing) -> ChatGuard:
+        keys = Keys(store=ring, pseudonyms=pseudonyms)
+        return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
+
+    before = guard_with(KeyRing(old))
+    session, other = "guest-k3x9q2m4va7d", "guest-a2b3c4d5e6f7"
+    token = before.session_token(session)
+
+    assert token.startswith(session + ".") and before.session_of_token(token) == session
+    check = token.rpartition(".")[2]
+    for forged in (
+        session,  # the pseudonym that vendors see
+        f"{other}.{check}",  # another session with this one's check
+        token[:-1] + ("0" if token[-1] != "0" else "1"),
+        token + "0",
+        f"{session}.",
+        f".{check}",
+        "",
+    ):
+        assert before.session_of_token(forged) is None, forged
+
+    after = guard_with(KeyRing(new, previous=[old]))
+    assert after.session_of_token(token) == session  # made before the rotation
+    assert after.session_token(session) != token  # new ones under the new key
+    assert before.session_of_token(after.session_token(session)) is None

@@ -23,14 +23,17 @@ Promises:
   (never once it may have been received); while the vendor's circuit is open, both
   are refused at once (503, ``VendorCircuitOpenError``).
 * Conversation identity: the ``X-Chatguard-Conversation`` header, else the
-  ``user`` field. A value that is the session pseudonym of an ``openai``
-  conversation continues it; any other value is a client's id for its user, whose
-  latest conversation continues (or a first one starts). Without either, each
-  request is a conversation of its own.
+  ``user`` field. Every answer carries the conversation's token in
+  ``X-Chatguard-Conversation`` (``ChatGuard.session_token``); a value that is the
+  token of an ``openai`` conversation continues it. Any other value, the bare
+  session pseudonym included, is a client's id for its user, whose latest
+  conversation continues (or a first one starts). Without either, each request is a
+  conversation of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -45,6 +48,7 @@ from chatguard.dialogue import map_strings
 from chatguard.errors import (
     ChatguardError,
     InvalidRequestError,
+    SubjectNotFoundError,
     VendorError,
     VendorUnavailableError,
 )
@@ -140,7 +144,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     with metrics.latency.labels(stage="restore").time():
         written = await _restore_completion(guard, session, answer)
     metrics.messages.labels(channel=CHANNEL, vendor=VENDOR, direction="outbound").inc()
-    restored = web.json_response(answer, headers={CONVERSATION_HEADER: session})
+    restored = web.json_response(
+        answer, headers={CONVERSATION_HEADER: guard.session_token(session)}
+    )
     if written is not None:
         await restored.prepare(request)
         await restored.write_eof()
@@ -172,9 +178,8 @@ async def _conversation(
     client_id = request.headers.get(CONVERSATION_HEADER) or body.get("user")
     if not isinstance(client_id, str) or not client_id:
         return await guard.start_conversation(CHANNEL)
-    existing = await guard.store.get_conversation(client_id)
-    if existing is not None and existing.channel == CHANNEL:
-        return existing
+    with contextlib.suppress(SubjectNotFoundError):
+        return await guard.conversation_of_token(client_id, CHANNEL)
     user = await guard.identities.find(CHANNEL, client_id)
     if user is not None:
         conversations = await guard.store.conversations_of(user)
@@ -425,7 +430,7 @@ async def _stream(
                 headers={
                     "Content-Type": "text/event-stream",
                     "Cache-Control": "no-cache",
-                    CONVERSATION_HEADER: session,
+                    CONVERSATION_HEADER: guard.session_token(session),
                 }
             )
             await response.prepare(request)

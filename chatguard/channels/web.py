@@ -2,9 +2,10 @@
 
 Routes:
 
-* ``POST /chat/sessions`` ``{"user_id"?}`` -> ``{"session"}``: the session pseudonym,
-  issued on first contact; a logged-in user's id is kept only as a keyed user
-  pseudonym (and its sealed map back).
+* ``POST /chat/sessions`` ``{"user_id"?}`` -> ``{"session"}``: the session's token
+  (``ChatGuard.session_token``: the session pseudonym and a keyed check), issued on
+  first contact; a logged-in user's id is kept only as a keyed user pseudonym (and
+  its sealed map back).
 * ``POST /chat/messages`` ``{"session", "text", "data"?}`` ->
   ``{"outputs": [{"text", "quick_replies", "handover", "consent"}]}`` (``consent``:
   chatguard's own question or confirmation; a button is answered by sending its
@@ -17,9 +18,10 @@ Routes:
   per output, or ``{"type": "error", "error": name, "message"}``.
 
 Promises: what reaches the bot vendor is redacted (see :mod:`chatguard.dialogue`);
-a session pseudonym gives access to its own web conversation only (any other value,
-or another channel's session, is 404); a vendor failure is answered 200 with one
-localized output saying so, the user's message being stored.
+``session`` is the token ``POST /chat/sessions`` answered and gives access to its own
+web conversation only: the bare pseudonym that vendors and agents see, a forged or
+altered check, another channel's session or any other value is 404; a vendor failure
+is answered 200 with one localized output saying so, the user's message being stored.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import aiohttp
 from aiohttp import web
 
 from chatguard.dialogue import Dialogue
-from chatguard.errors import ChatguardError, InvalidRequestError, SubjectNotFoundError
+from chatguard.errors import ChatguardError, InvalidRequestError
 from chatguard.guard import ChatGuard
 from chatguard.outputs import ShownOutput
 from chatguard.server.app import GUARD, LIVE_AGENTS, METRICS, SETTINGS, VENDOR_CALLS
@@ -78,13 +80,14 @@ async def _dialogue(app: web.Application) -> AsyncIterator[None]:
 
 
 async def create_session(request: web.Request) -> web.Response:
-    """Start a web conversation; answer its session pseudonym."""
+    """Start a web conversation; answer its session token."""
     body = await json_object(request, allow_empty=True)
     user_id = body.get("user_id")
     if user_id is not None and (not isinstance(user_id, str) or not user_id):
         raise InvalidRequestError("user_id must be a non-empty string")
     conversation = await request.app[GUARD].start_conversation(CHANNEL, user_id=user_id)
-    return web.json_response({"session": conversation.session}, status=201)
+    token = request.app[GUARD].session_token(conversation.session)
+    return web.json_response({"session": token}, status=201)
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -183,10 +186,7 @@ def _output(output: ShownOutput) -> dict[str, Any]:
     }
 
 
-async def _session(guard: ChatGuard, session: object) -> Conversation:
-    if not isinstance(session, str) or not session:
-        raise InvalidRequestError("session must be the session pseudonym")
-    conversation = await guard.conversation(session)
-    if conversation.channel != CHANNEL:
-        raise SubjectNotFoundError("no conversation under that session pseudonym")
-    return conversation
+async def _session(guard: ChatGuard, token: object) -> Conversation:
+    if not isinstance(token, str) or not token:
+        raise InvalidRequestError("session must be the token POST /chat/sessions answered")
+    return await guard.conversation_of_token(token, CHANNEL)

@@ -7,14 +7,14 @@ Routes, mounted only in demo mode (``pseudonym.demo``), never otherwise:
   Content-Security-Policy allows this origin only) that talks the web chat
   protocol (``docs/web-chat.md``).
 * ``GET /demo/static/...``: its script and style sheet.
-* ``GET /demo/api/vendor-log?session=...`` ->
+* ``GET /demo/api/vendor-log?session=<the web chat's session token>`` ->
   ``{"session", "exchanges": [{"received": {...}, "answered": [...]}],
   "agent": [{"kind", "text", "quality_sampling"}]}``: what the demo bot received for
   that web chat session (session pseudonym, redacted text with placeholders) and
   what it answered (placeholders, not yet restored), and what the simulated live
   agents received at and after the hand-over (the context and turns as the ``agent``
-  policy shows them, and the quality-sampling flag); an unknown session or another
-  channel's is 404.
+  policy shows them, and the quality-sampling flag); a bare pseudonym, an unknown
+  session or another channel's is 404.
 
 Promises: the vendor log holds only what the vendors saw, which is redacted; it lives
 in memory, bounded, and is lost at exit. Unless ``vendors.genesys`` is configured,
@@ -31,7 +31,7 @@ from typing import Final
 
 from aiohttp import web
 
-from chatguard.errors import InvalidRequestError, SubjectNotFoundError
+from chatguard.errors import InvalidRequestError
 from chatguard.server.app import GUARD, LIVE_AGENTS, SETTINGS
 from chatguard.vendors.demo import SimulatedAgents, VendorLog
 
@@ -78,12 +78,10 @@ async def demo_page(request: web.Request) -> web.FileResponse:
 
 async def vendor_log(request: web.Request) -> web.Response:
     """What the demo bot received and answered for one web chat session, oldest first."""
-    session = request.query.get("session")
-    if not session:
-        raise InvalidRequestError("session must be the session pseudonym")
-    conversation = await request.app[GUARD].conversation(session)
-    if conversation.channel != "web":
-        raise SubjectNotFoundError("no conversation under that session pseudonym")
+    token = request.query.get("session")
+    if not token:
+        raise InvalidRequestError("session must be the web chat's session token")
+    conversation = await request.app[GUARD].conversation_of_token(token, "web")
     log = request.app[DEMO_VENDOR_LOG]
     return web.json_response(
         {

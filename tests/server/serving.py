@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -34,3 +35,20 @@ async def status_once_up(url: str, deadline: float) -> int:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.2)
     raise AssertionError(f"the service did not answer {url}")
+
+
+def pseudonym_of(token: str) -> str:
+    """The session pseudonym in a session token (``<pseudonym>.<check>``, what the web
+    chat and the OpenAI channel give a client): what vendors see and the store holds."""
+    pseudonym, _, check = token.rpartition(".")
+    assert pseudonym and check, "not a session token"
+    return pseudonym
+
+
+async def new_web_chat(client: Client, **body: Any) -> tuple[str, str]:
+    """``POST /chat/sessions`` with ``body``: the token the client holds, and the
+    session pseudonym in it."""
+    response = await client.post("/chat/sessions", json=body)
+    assert response.status == 201, await response.text()
+    token: str = (await response.json())["session"]
+    return token, pseudonym_of(token)

@@ -41,7 +41,7 @@ from tests.server.meta_wire import (
     signed,
     webhook,
 )
-from tests.server.serving import Client, started
+from tests.server.serving import Client, new_web_chat, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
 from tests.vendors.graph_fake import GraphSendApi
@@ -111,19 +111,19 @@ async def _say(client: Client, session: str, text: str, **data: Any) -> list[dic
     return outputs
 
 
-async def _asked(proxy: Proxy) -> str:
+async def _asked(proxy: Proxy) -> tuple[str, str]:
     """A web session that told the bot a name and a card, then asked for a human; the
-    question is asked and nothing has reached Genesys."""
+    question is asked and nothing has reached Genesys. Its token and pseudonym."""
     client, _, cognigy, cloud = proxy
-    session: str = (await (await client.post("/chat/sessions", json={})).json())["session"]
-    await _say(client, session, f"Hi, I am {NAME}, my card is {CARD}")
+    token, session = await new_web_chat(client)
+    await _say(client, token, f"Hi, I am {NAME}, my card is {CARD}")
     cognigy.outputs = [HAND_OVER]
-    outputs = await _say(client, session, "I want to talk to a human")
+    outputs = await _say(client, token, "I want to talk to a human")
     cognigy.outputs = [HELP]
     assert [(o["handover"], o["consent"]) for o in outputs] == [(True, False), (False, True)]
     assert outputs[1]["text"] == QUESTION and outputs[1]["quick_replies"] == [YES, NO]
     assert cloud.inbound == []  # nothing reached the agents before the answer
-    return session
+    return token, session
 
 
 def _flag(message: dict[str, Any]) -> str:
@@ -139,10 +139,10 @@ async def test_yes_is_recorded_the_reference_shown_once_and_the_agents_told_allo
     proxy: Proxy, guard: ChatGuard
 ) -> None:
     client, _, cognigy, cloud = proxy
-    session = await _asked(proxy)
+    token, session = await _asked(proxy)
     bot_turns = len(cognigy.received)
 
-    granted, notice = await _say(client, session, YES)
+    granted, notice = await _say(client, token, YES)
 
     assert granted["consent"] and notice["consent"]
     match = REFERENCE.search(notice["text"])
@@ -160,12 +160,12 @@ async def test_yes_is_recorded_the_reference_shown_once_and_the_agents_told_allo
     assert handover["body"]["channel"]["from"]["id"] == session
     assert YES not in handover["body"]["text"] and CARD not in json.dumps(handover)
 
-    shown = await client.get("/chat/messages", params={"session": session})
+    shown = await client.get("/chat/messages", params={"session": token})
     transcript = json.dumps((await shown.json())["events"])
     assert match.group(0) not in transcript and REFERENCE_NOT_KEPT in transcript
     assert YES in transcript  # the answer is in the transcript, not forwarded
 
-    assert await _say(client, session, "Is my seat confirmed?") == []
+    assert await _say(client, token, "Is my seat confirmed?") == []
     assert cloud.texts[-1] == "Is my seat confirmed?" and _flag(cloud.inbound[-1]) == "allowed"
 
 
@@ -173,10 +173,10 @@ async def test_no_is_recorded_and_the_agents_are_told_declined(
     proxy: Proxy, guard: ChatGuard
 ) -> None:
     client, _, cognigy, cloud = proxy
-    session = await _asked(proxy)
+    token, session = await _asked(proxy)
     bot_turns = len(cognigy.received)
 
-    [declined] = await _say(client, session, NO)
+    [declined] = await _say(client, token, NO)
 
     assert declined["text"] == TEXTS.get(TextKind.QUALITY_SAMPLING_DECLINED, "en").text
     [record] = await _records(guard, session)
@@ -191,7 +191,7 @@ async def test_no_answer_in_time_counts_as_no_hands_over_and_tells_the_user(
     proxy: Proxy, guard: ChatGuard, clock: ManualClock
 ) -> None:
     client, _, _, cloud = proxy
-    session = await _asked(proxy)
+    token, session = await _asked(proxy)
     await asyncio.sleep(0.2)  # several deadline checks: nothing is due yet
     assert cloud.inbound == [] and await _records(guard, session) == []
 
@@ -202,7 +202,7 @@ async def test_no_answer_in_time_counts_as_no_hands_over_and_tells_the_user(
     timed_out = TEXTS.get(TextKind.QUALITY_SAMPLING_TIMED_OUT, "en")
     assert (record.decision, record.text_id, record.at) == ("declined", timed_out.id, clock.now())
     assert _flag(cloud.inbound[0]) == "declined"
-    shown = await client.get("/chat/messages", params={"session": session})
+    shown = await client.get("/chat/messages", params={"session": token})
     texts = [event["text"] for event in (await shown.json())["events"]]
     assert timed_out.text in texts  # what the widget polls tells the user
 
@@ -211,14 +211,14 @@ async def test_a_second_hand_over_in_the_conversation_reuses_the_answer(
     proxy: Proxy, guard: ChatGuard
 ) -> None:
     client, _, cognigy, cloud = proxy
-    session = await _asked(proxy)
+    token, session = await _asked(proxy)
     cloud.status = 503
-    outputs = await _say(client, session, YES)
+    outputs = await _say(client, token, YES)
     assert "not available" in outputs[-1]["text"]  # the hand-over failed: still with the bot
 
     cloud.status = 202
     cognigy.outputs = [HAND_OVER]
-    again = await _say(client, session, "A human, please")
+    again = await _say(client, token, "A human, please")
 
     assert [o["consent"] for o in again] == [False]  # not asked again
     [record] = await _records(guard, session)
@@ -230,15 +230,15 @@ async def test_a_withdrawal_during_the_session_is_confirmed_and_deletes_the_samp
     proxy: Proxy, guard: ChatGuard
 ) -> None:
     client, _, cognigy, cloud = proxy
-    session = await _asked(proxy)
-    await _say(client, session, YES)
+    token, session = await _asked(proxy)
+    await _say(client, token, YES)
     assert len(await guard.store.samples()) == 1
     bot_turns, agent_messages = len(cognigy.received), len(cloud.inbound)
 
-    [question] = await _say(client, session, "I withdraw my consent")
+    [question] = await _say(client, token, "I withdraw my consent")
     assert question["consent"] and question["quick_replies"] == [YES, NO]
     assert await guard.store.samples() != []  # not before the confirmation
-    [done] = await _say(client, session, YES, quick_reply={"payload": "CHATGUARD_CONSENT_YES"})
+    [done] = await _say(client, token, YES, quick_reply={"payload": "CHATGUARD_CONSENT_YES"})
 
     assert done["text"] == TEXTS.get(TextKind.WITHDRAWAL_DONE, "en").text
     assert await guard.store.samples() == []
@@ -250,7 +250,7 @@ async def test_a_message_that_mentions_withdrawing_reaches_the_bot_and_withdraws
     proxy: Proxy, guard: ChatGuard
 ) -> None:
     client, _, cognigy, _ = proxy
-    session: str = (await (await client.post("/chat/sessions", json={})).json())["session"]
+    token, session = await new_web_chat(client)
     await guard.consents.record(
         session,
         Purpose.QUALITY_SAMPLING,
@@ -260,7 +260,7 @@ async def test_a_message_that_mentions_withdrawing_reaches_the_bot_and_withdraws
         "en",
     )
 
-    outputs = await _say(client, session, "How do I withdraw my consent for the newsletter?")
+    outputs = await _say(client, token, "How do I withdraw my consent for the newsletter?")
 
     assert [o["text"] for o in outputs] == ["Happy to help."]
     assert cognigy.received[-1]["text"] == "How do I withdraw my consent for the newsletter?"
@@ -271,8 +271,8 @@ async def test_a_withdrawal_after_the_session_through_the_admin_api_deletes_the_
     proxy: Proxy, guard: ChatGuard
 ) -> None:
     client, _, _, _ = proxy
-    session = await _asked(proxy)
-    _, notice = await _say(client, session, YES)
+    token, session = await _asked(proxy)
+    _, notice = await _say(client, token, YES)
     match = REFERENCE.search(notice["text"])
     assert match is not None and len(await guard.store.samples()) == 1
 

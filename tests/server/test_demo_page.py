@@ -26,7 +26,7 @@ from chatguard.settings import Settings
 from chatguard.vendors.base import BotTurn, QualitySampling
 from chatguard.vendors.demo import AgentMessage, DemoBot, VendorExchange, VendorLog
 from tests.server.browser import chromium
-from tests.server.serving import status_once_up
+from tests.server.serving import pseudonym_of, status_once_up
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "Anna Keller"
@@ -90,17 +90,21 @@ async def test_vendor_log_shows_placeholders_and_never_the_typed_values(
     assert NAME in shown["text"] and EMAIL in shown["text"]  # the user sees values restored
     [exchange] = log["exchanges"]
     received, [answered] = exchange["received"], exchange["answered"]
-    assert received["session"] == session
+    assert received["session"] == pseudonym_of(session)
     assert "<PERSON_1>" in received["text"] and "<EMAIL_ADDRESS_1>" in received["text"]
     assert "<PERSON_1>" in answered["text"] and "<EMAIL_ADDRESS_1>" in answered["text"]
     assert not any(value in str(log) for value in PERSONAL)
 
 
-async def test_vendor_log_of_an_unknown_session_is_not_found(demo_server: TestServer) -> None:
+async def test_vendor_log_of_an_unknown_session_or_a_bare_pseudonym_is_not_found(
+    demo_server: TestServer,
+) -> None:
     async with aiohttp.ClientSession() as http:
+        created = await _json(await http.post(demo_server.make_url("/chat/sessions"), json={}), 201)
         url = demo_server.make_url("/demo/api/vendor-log")
-        async with http.get(url, params={"session": "guest-unknown"}) as response:
-            assert response.status == 404
+        for session in ("guest-unknown", pseudonym_of(created["session"])):
+            async with http.get(url, params={"session": session}) as response:
+                assert response.status == 404
         async with http.get(url) as response:
             assert response.status == 400
 

@@ -22,7 +22,7 @@ from chatguard.model import RestoredText
 from chatguard.server.app import make_app
 from chatguard.settings import Settings
 from chatguard.store.records import Author, Conversation, EventKind
-from tests.server.serving import Client, started
+from tests.server.serving import Client, new_web_chat, started
 from tests.vendors.genesys_fake import CLIENT_ID, CLIENT_SECRET, INTEGRATION, GenesysCloud
 
 SECRET = "hook-secret"
@@ -97,13 +97,6 @@ def signed(body: dict[str, Any], secret: str = SECRET) -> tuple[bytes, dict[str,
     return raw, {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
 
 
-async def _session(client: Client) -> str:
-    response = await client.post("/chat/sessions", json={})
-    assert response.status == 201
-    session: str = (await response.json())["session"]
-    return session
-
-
 async def _say(client: Client, session: str, text: str) -> list[dict[str, Any]]:
     response = await client.post("/chat/messages", json={"session": session, "text": text})
     assert response.status == 200
@@ -122,7 +115,7 @@ async def test_bad_or_missing_signature_is_refused_and_nothing_is_stored(
     served: tuple[Client, GenesysCloud, Delivered], guard: ChatGuard
 ) -> None:
     client, _, _ = served
-    session = await _session(client)
+    _, session = await new_web_chat(client)
     raw, headers = signed(agent_message("m-1", session, f"Hello {NAME}"), secret="wrong")
     assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 403
     unsigned = {"Content-Type": "application/json"}
@@ -137,14 +130,14 @@ async def test_agent_message_is_stored_redacted_and_the_web_user_sees_it_restore
     served: tuple[Client, GenesysCloud, Delivered], guard: ChatGuard
 ) -> None:
     client, _, _ = served
-    session = await _session(client)
+    token, session = await new_web_chat(client)
     raw, headers = signed(agent_message("m-1", session, f"Hello {NAME}, how can I help?"))
     response = await client.post("/webhooks/genesys", data=raw, headers=headers)
     assert response.status == 200
     [stored] = await guard.store.events(session)
     assert stored.author is Author.AGENT
     assert NAME not in stored.text and "Keller" not in stored.text
-    [shown] = await _events(client, session)
+    [shown] = await _events(client, token)
     assert shown["author"] == "agent"
     assert shown["text"] == f"Hello {NAME}, how can I help?"
 
@@ -153,7 +146,7 @@ async def test_a_redelivered_message_id_is_processed_once(
     served: tuple[Client, GenesysCloud, Delivered], guard: ChatGuard
 ) -> None:
     client, _, _ = served
-    session = await _session(client)
+    _, session = await new_web_chat(client)
     raw, headers = signed(agent_message("m-1", session, "One moment please."))
     for _ in range(3):
         assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 200
@@ -231,13 +224,13 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
     served: tuple[Client, GenesysCloud, Delivered], guard: ChatGuard
 ) -> None:
     client, fake, _ = served
-    session = await _session(client)
-    await _say(client, session, f"My name is {NAME} and my card is {CARD}.")
+    token, session = await new_web_chat(client)
+    await _say(client, token, f"My name is {NAME} and my card is {CARD}.")
     assert fake.inbound == []
-    outputs = await _say(client, session, "I want to talk to a human")
+    outputs = await _say(client, token, "I want to talk to a human")
     assert any(output["handover"] for output in outputs)
     assert fake.inbound == []  # the quality-sampling question comes first
-    await _say(client, session, "No, thanks")
+    await _say(client, token, "No, thanks")
     [context] = fake.texts
     assert f"Customer: My name is {NAME} and my card is <CREDIT_CARD_1>." in context
     assert "Customer: I want to talk to a human" in context
@@ -245,7 +238,7 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
     assert fake.inbound[0]["body"]["channel"]["from"]["id"] == session
 
     bot_events = [e for e in await guard.store.events(session) if e.author is Author.BOT]
-    assert await _say(client, session, f"Can you call me, {NAME}? Card {CARD}") == []
+    assert await _say(client, token, f"Can you call me, {NAME}? Card {CARD}") == []
     assert fake.texts[1] == f"Can you call me, {NAME}? Card <CREDIT_CARD_1>"
     events = await guard.store.events(session)
     assert [e for e in events if e.author is Author.BOT] == bot_events  # the bot was not asked
@@ -253,10 +246,10 @@ async def test_web_user_asking_for_a_human_is_handed_over_and_then_talks_to_agen
     assert mark.text == HANDED_OVER  # in the transcript, for the person's export
     assert (await guard.conversation(session)).handed_over_at == mark.at  # what turns read
 
-    seen = len(await _events(client, session))
+    seen = len(await _events(client, token))
     raw, headers = signed(agent_message("m-1", session, f"Of course, {NAME}."))
     assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 200
-    [reply] = await _events(client, session, after=seen)
+    [reply] = await _events(client, token, after=seen)
     assert (reply["author"], reply["text"]) == ("agent", f"Of course, {NAME}.")
     assert len(fake.tokens) == 1
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from chatguard.guard import ChatGuard
 from chatguard.settings import Settings
-from tests.server.serving import Client, started
+from tests.server.serving import Client, new_web_chat, started
 from tests.server.test_genesys_webhook import agent_message, signed
 from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
 from tests.vendors.translator_fake import KEY, TranslatorApi
@@ -56,34 +56,33 @@ async def _say(client: Client, session: str, text: str) -> list[dict[str, Any]]:
     return outputs
 
 
-async def _handed_over(client: Client) -> str:
-    session: str = (await (await client.post("/chat/sessions", json={})).json())["session"]
-    await _say(client, session, f"Guten Tag, ich heiße {NAME}.")
-    outputs = await _say(client, session, "Ich möchte mit einem Mitarbeiter sprechen.")
+async def _handed_over(client: Client) -> tuple[str, str]:
+    """A German web chat handed over to the agents: its token and pseudonym."""
+    token, session = await new_web_chat(client)
+    await _say(client, token, f"Guten Tag, ich heiße {NAME}.")
+    outputs = await _say(client, token, "Ich möchte mit einem Mitarbeiter sprechen.")
     assert any(output["handover"] for output in outputs)
     question = outputs[-1]  # asked in the user's language, answered with its button
     assert question["quick_replies"] == ["Ja, einverstanden", "Nein, danke"]
-    await _say(client, session, "Nein, danke")
-    return session
+    await _say(client, token, "Nein, danke")
+    return token, session
 
 
 async def test_agents_read_the_users_german_in_english_and_the_user_reads_their_reply_in_german(
     served: Served,
 ) -> None:
     client, cloud, translator = served
-    session = await _handed_over(client)
+    token, session = await _handed_over(client)
     [context] = cloud.texts
     assert f"Customer: [en] Good day, my name is {NAME}." in context
     assert "Customer: [en] I would like to talk to an agent." in context
 
-    assert (
-        await _say(client, session, f"Können Sie mich zurückrufen? Meine Nummer ist {PHONE}") == []
-    )
+    assert await _say(client, token, f"Können Sie mich zurückrufen? Meine Nummer ist {PHONE}") == []
     assert cloud.texts[1] == f"[en] Can you call me back? My number is {PHONE}"
 
     raw, headers = signed(agent_message("m-1", session, f"Hello {NAME}, how can I help?"))
     assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 200
-    response = await client.get("/chat/messages", params={"session": session})
+    response = await client.get("/chat/messages", params={"session": token})
     shown = (await response.json())["events"][-1]
     assert (shown["author"], shown["text"]) == ("agent", f"[de] Hallo {NAME}, wie kann ich helfen?")
 
@@ -100,13 +99,13 @@ async def test_with_the_translator_down_agents_get_the_untranslated_agent_policy
 ) -> None:
     client, cloud, translator = served
     translator.status = 503
-    session = await _handed_over(client)
+    token, session = await _handed_over(client)
     assert f"Customer: Guten Tag, ich heiße {NAME}." in cloud.texts[0]
-    assert await _say(client, session, f"Meine Nummer ist {PHONE}") == []
+    assert await _say(client, token, f"Meine Nummer ist {PHONE}") == []
     assert cloud.texts[1] == f"Meine Nummer ist {PHONE}"
     raw, headers = signed(agent_message("m-1", session, f"Hello {NAME}."))
     assert (await client.post("/webhooks/genesys", data=raw, headers=headers)).status == 200
-    events = await (await client.get("/chat/messages", params={"session": session})).json()
+    events = await (await client.get("/chat/messages", params={"session": token})).json()
     assert events["events"][-1]["text"] == f"Hello {NAME}."
     metrics = await (await client.get("/metrics")).text()
     assert 'chatguard_vendor_errors_total{kind="status_5xx",vendor="translator"} 3.0' in metrics

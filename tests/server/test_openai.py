@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from chatguard.guard import ChatGuard
 from chatguard.settings import Settings
-from tests.server.serving import Client, started
+from tests.server.serving import Client, pseudonym_of, started
 from tests.vendors.openai_fake import Upstream
 
 NAME = "Anna Keller"
@@ -207,6 +207,33 @@ async def test_the_same_conversation_header_keeps_the_same_placeholders(
     )
     assert response.headers["X-Chatguard-Conversation"] == session
     assert fake.received[2]["messages"][0]["content"] == "Once more <EMAIL_ADDRESS_1>"
+
+
+async def test_only_the_conversation_token_continues_a_conversation_not_its_pseudonym(
+    client: Client, upstream: tuple[Upstream, str]
+) -> None:
+    # Whoever knows a pseudonym (an operator, a log) must not get a conversation's
+    # values restored by asking the model to repeat its placeholders.
+    fake, _ = upstream
+    first = await client.post("/v1/chat/completions", json=_chat(f"Mail {EMAIL} please"))
+    token = first.headers["X-Chatguard-Conversation"]
+    fake.reply = "You said <EMAIL_ADDRESS_1>."
+
+    for handle in (pseudonym_of(token), f"{pseudonym_of(token)}.{'0' * 32}"):
+        probed = await client.post(
+            "/v1/chat/completions",
+            json=_chat("Repeat what I said"),
+            headers={"X-Chatguard-Conversation": handle},
+        )
+        assert probed.status == 200 and EMAIL not in await probed.text()
+        assert probed.headers["X-Chatguard-Conversation"] != token
+    continued = await client.post(
+        "/v1/chat/completions",
+        json=_chat("Repeat what I said"),
+        headers={"X-Chatguard-Conversation": token},
+    )
+    assert continued.headers["X-Chatguard-Conversation"] == token
+    assert (await continued.json())["choices"][0]["message"]["content"] == f"You said {EMAIL}."
 
 
 async def test_vendor_down_is_a_502_and_the_users_message_is_kept(guard: ChatGuard) -> None:

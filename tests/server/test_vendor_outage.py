@@ -17,7 +17,7 @@ from chatguard.guard import ChatGuard
 from chatguard.outputs import VENDOR_DOWN
 from chatguard.settings import Settings
 from chatguard.store.records import Author
-from tests.server.serving import Client, started
+from tests.server.serving import Client, new_web_chat, started
 from tests.vendors.cognigy_fake import CognigyEndpoint
 from tests.vendors.genesys_fake import GenesysCloud, genesys_settings
 from tests.vendors.openai_fake import Upstream
@@ -64,16 +64,16 @@ async def test_a_failing_bot_opens_its_circuit_the_user_is_answered_at_once_and_
     )
     client = await started(guard, settings)
     try:
-        session = (await (await client.post("/chat/sessions", json={})).json())["session"]
+        token, session = await new_web_chat(client)
         fake.status = 503
         for _ in range(2):
-            outputs, _ = await _say(client, session, f"Ich heiße {NAME}, mein Flug fällt aus.")
+            outputs, _ = await _say(client, token, f"Ich heiße {NAME}, mein Flug fällt aus.")
             assert [o["text"] for o in outputs] == [VENDOR_DOWN["de"]]
         assert len(fake.received) == 2  # a turn the flow may have seen is never sent twice
         assert 'chatguard_vendor_circuit_state{vendor="cognigy"} 1.0' in await _metrics(client)
 
         fake.delay = 2 * TIMEOUT  # were the call made now, the user would wait the timeout
-        outputs, elapsed = await _say(client, session, f"Hallo? Hier ist noch einmal {NAME}.")
+        outputs, elapsed = await _say(client, token, f"Hallo? Hier ist noch einmal {NAME}.")
         assert [o["text"] for o in outputs] == [VENDOR_DOWN["de"]]
         assert elapsed < TIMEOUT / 4
         assert len(fake.received) == 2
@@ -85,7 +85,7 @@ async def test_a_failing_bot_opens_its_circuit_the_user_is_answered_at_once_and_
         fake.status, fake.delay = 200, 0.0
         fake.outputs = [{"text": "Willkommen zurück, <PERSON_1>.", "data": {}}]
         await asyncio.sleep(0.6)  # past breaker_reset: the next turn is the probe
-        outputs, _ = await _say(client, session, "Sind Sie wieder da?")
+        outputs, _ = await _say(client, token, "Sind Sie wieder da?")
         assert [o["text"] for o in outputs] == [f"Willkommen zurück, {NAME}."]
         assert len(fake.received) == 3
         assert 'chatguard_vendor_circuit_state{vendor="cognigy"} 0.0' in await _metrics(client)
@@ -174,9 +174,9 @@ async def test_the_agents_token_is_fetched_after_one_refused_connection(guard: C
         settings = Settings(vendors={"genesys": genesys})
         client = await started(guard, settings)
         try:
-            session = (await (await client.post("/chat/sessions", json={})).json())["session"]
+            token, _ = await new_web_chat(client)
             asked = await client.post(
-                "/chat/messages", json={"session": session, "text": "I want a human agent"}
+                "/chat/messages", json={"session": token, "text": "I want a human agent"}
             )
             assert [o["handover"] for o in (await asked.json())["outputs"]] == [True, False]
             response = await _after_one_refused_connection(  # the answer hands over
@@ -184,7 +184,7 @@ async def test_the_agents_token_is_fetched_after_one_refused_connection(guard: C
                 "genesys",
                 cloud.app(),
                 refusing,
-                client.post("/chat/messages", json={"session": session, "text": "No, thanks"}),
+                client.post("/chat/messages", json={"session": token, "text": "No, thanks"}),
             )
             assert response.status == 200
             outputs = (await response.json())["outputs"]

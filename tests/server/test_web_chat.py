@@ -13,7 +13,7 @@ from chatguard.guard import ChatGuard
 from chatguard.outputs import VENDOR_DOWN
 from chatguard.settings import Settings
 from chatguard.store.records import Author, EventKind
-from tests.server.serving import Client, started
+from tests.server.serving import Client, new_web_chat, pseudonym_of, started
 from tests.vendors.cognigy_fake import CognigyEndpoint, quick_replies_output
 
 NAME = "Anna Keller"
@@ -48,10 +48,9 @@ async def demo(guard: ChatGuard) -> AsyncIterator[Client]:
 
 
 async def _session(client: Client, **body: Any) -> str:
-    response = await client.post("/chat/sessions", json=body)
-    assert response.status == 201
-    session: str = (await response.json())["session"]
-    return session
+    """A new web chat's token."""
+    token, _ = await new_web_chat(client, **body)
+    return token
 
 
 async def test_no_personal_value_reaches_cognigy_and_the_user_sees_values_restored(
@@ -77,7 +76,7 @@ async def test_no_personal_value_reaches_cognigy_and_the_user_sees_values_restor
     wire = json.dumps(sent, ensure_ascii=False)
     assert not [value for value in PERSONAL if value in wire]
     assert "passthroughIP" not in sent and set(sent) == {"userId", "sessionId", "text", "data"}
-    assert sent["sessionId"] == session and sent["userId"].startswith("user-")
+    assert sent["sessionId"] == pseudonym_of(session) and sent["userId"].startswith("user-")
     assert "customer-42" not in wire
     assert sent["data"]["quick_reply"]["payload"] == "<EMAIL_ADDRESS_1>"
     assert outputs == [
@@ -91,13 +90,38 @@ async def test_no_personal_value_reaches_cognigy_and_the_user_sees_values_restor
     ]
 
 
+async def test_the_pseudonym_a_vendor_sees_opens_nothing_only_the_clients_token_does(
+    client: Client, cognigy: tuple[CognigyEndpoint, str]
+) -> None:
+    # Cognigy (sessionId) and Genesys agents (the customer's id) see the pseudonym:
+    # were it enough, they could read the chat back here with its values restored.
+    fake, _ = cognigy
+    token = await _session(client)
+    await client.post("/chat/messages", json={"session": token, "text": f"I am {NAME}"})
+    seen = fake.received[0]["sessionId"]
+    assert seen == pseudonym_of(token) and seen != token
+
+    for handle in (seen, f"{seen}.{'0' * 32}", token.rpartition(".")[2]):
+        read = await client.get("/chat/messages", params={"session": handle})
+        assert read.status == 404 and NAME not in await read.text()
+        sent = await client.post("/chat/messages", json={"session": handle, "text": "hi"})
+        assert sent.status == 404
+        liked = await client.post("/chat/feedback", json={"session": handle, "positive": True})
+        assert liked.status == 404
+        socket = await client.get("/chat/ws", params={"session": handle})
+        assert socket.status == 404
+    assert len(fake.received) == 1
+    mine = await (await client.get("/chat/messages", params={"session": token})).json()
+    assert mine["events"][0]["text"] == f"I am {NAME}"
+
+
 async def test_a_guest_is_sent_under_the_session_pseudonym(
     client: Client, cognigy: tuple[CognigyEndpoint, str]
 ) -> None:
     fake, _ = cognigy
     session = await _session(client)
     await client.post("/chat/messages", json={"session": session, "text": "hello"})
-    assert fake.received[0]["userId"] == session == fake.received[0]["sessionId"]
+    assert fake.received[0]["userId"] == pseudonym_of(session) == fake.received[0]["sessionId"]
 
 
 async def test_the_handover_marker_reaches_the_user_as_handover(
@@ -126,7 +150,7 @@ async def test_cognigy_down_gives_a_localized_sorry_and_keeps_the_message(
     assert (await response.json())["outputs"] == [
         {"text": VENDOR_DOWN["fr"], "quick_replies": [], "handover": False, "consent": False}
     ]
-    [stored] = await guard.store.events(session)
+    [stored] = await guard.store.events(pseudonym_of(session))
     assert stored.author is Author.USER and NAME not in stored.text
     shown = await (await client.get("/chat/messages", params={"session": session})).json()
     assert [event["text"] for event in shown["events"]] == [text]
@@ -168,7 +192,7 @@ async def test_feedback_is_stored(demo: Client, guard: ChatGuard) -> None:
     session = await _session(demo)
     response = await demo.post("/chat/feedback", json={"session": session, "positive": False})
     assert response.status == 200
-    [event] = await guard.store.events(session)
+    [event] = await guard.store.events(pseudonym_of(session))
     assert event.kind is EventKind.FEEDBACK and event.feedback == "down"
 
 
@@ -178,7 +202,8 @@ async def test_unknown_sessions_malformed_bodies_and_long_texts_are_refused(
     unknown = await demo.post("/chat/messages", json={"session": "guest-nope", "text": "hi"})
     assert unknown.status == 404 and (await unknown.json())["error"] == "SubjectNotFoundError"
     other_channel = await guard.start_conversation("openai")
-    read = await demo.get("/chat/messages", params={"session": other_channel.session})
+    token = guard.session_token(other_channel.session)  # a valid token of another channel
+    read = await demo.get("/chat/messages", params={"session": token})
     assert read.status == 404
     malformed = await demo.post("/chat/messages", data=b"{not json")
     assert malformed.status == 400

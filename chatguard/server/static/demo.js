@@ -140,7 +140,9 @@ async function start() {
   try {
     const created = await requestJson("POST", "/chat/sessions", {});
     state.session = created.session;
-    $("session").textContent = state.session;
+    // The token is "<pseudonym>.<check>" (docs/web-chat.md): the page shows the
+    // pseudonym, which is what the vendors see; only the whole token opens the chat.
+    $("session").textContent = state.session.slice(0, state.session.lastIndexOf("."));
     document.body.dataset.ready = "true";
   } catch (error) {
     $("status").textContent = `Could not start a session: ${error.message}`;

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Middleware
 
 from chatguard.errors import ChatguardError, OverloadedError
@@ -207,6 +208,24 @@ def service_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"redaction": redaction.model_copy(update=changes)})
 
 
+class PathAccessLogger(AbstractAccessLogger):
+    """One access log line per request (logger ``aiohttp.access``, at INFO): method,
+    path, status, bytes and milliseconds. Not the query string, which holds the web
+    chat's session tokens (``GET /chat/messages?session=...``), nor the client's
+    address or headers: a log reader learns nothing that opens a conversation or
+    names a person."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '"%s %s" %s %s %.1fms',
+            request.method,
+            request.path,
+            response.status,
+            response.body_length,
+            time * 1000,
+        )
+
+
 def serve(settings: Settings) -> None:
     """Run the service (with :func:`service_settings`) until SIGINT or SIGTERM;
     in-flight requests get ``server.shutdown_timeout`` seconds to finish."""
@@ -216,5 +235,6 @@ def serve(settings: Settings) -> None:
         host=settings.server.host,
         port=settings.server.port,
         shutdown_timeout=settings.server.shutdown_timeout,
+        access_log_class=PathAccessLogger,
         print=lambda message: logger.warning("%s", message),
     )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -106,6 +107,19 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def _chat_and_read_back(base: str) -> str:
+    """A web chat's first message and its transcript read back; the session token."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/chat/sessions", json={}) as created:
+            token: str = (await created.json())["session"]
+        body = {"session": token, "text": "I am Anna Keller"}
+        async with http.post(f"{base}/chat/messages", json=body) as sent:
+            assert sent.status == 200
+        async with http.get(f"{base}/chat/messages", params={"session": token}) as read:
+            assert read.status == 200
+    return token
+
+
 def test_chatguard_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     environment = {
@@ -116,21 +130,26 @@ def test_chatguard_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> 
         "CHATGUARD_PSEUDONYM__KEY": random_key().hex(),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "chatguard.cli", "serve"],
+        [sys.executable, "-m", "chatguard.cli", "--verbose", "serve"],  # access log on
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     try:
-        status = asyncio.run(
-            status_once_up(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 90)
-        )
+        base = f"http://127.0.0.1:{port}"
+        status = asyncio.run(status_once_up(f"{base}/readyz", time.monotonic() + 90))
         assert status == 200
         workers = _children(process.pid)
         assert len(workers) == min(SERVICE_MAX_WORKERS, os.cpu_count() or 1)  # detection
+        token = asyncio.run(_chat_and_read_back(base))
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0
         assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        # The access log names paths without their query, which holds session tokens.
+        log = output.decode(errors="replace")
+        assert '"GET /chat/messages" 200' in log
+        assert token not in log and token.rpartition(".")[0] not in log and "Anna" not in log
     finally:
         if process.poll() is None:
             process.kill()

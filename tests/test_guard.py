@@ -3,6 +3,7 @@ replies, 30-day expiry, failing closed when the store is gone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -147,17 +148,27 @@ async def test_a_delivery_key_names_the_channel_and_the_message_and_hides_the_id
     assert "m.1" not in key
 
 
-async def test_keyed_digests_are_separated_by_use_and_survive_a_key_rotation(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
-) -> None:
-    old, new = random_key(), random_key()
+GuardWith = Callable[[KeyRing], ChatGuard]
+
+
+@pytest.fixture
+def guard_with(tmp_path: Path, engine: RedactionEngine, clock: ManualClock) -> GuardWith:
+    """Makes pipelines over one store (never opened: for what needs only the keys),
+    each with the given store key ring, to compare them across a key rotation."""
     store = SqliteStore(f"sqlite:///{tmp_path / 'guard.db'}", clock)
     pseudonyms = UserPseudonyms([random_key()])
 
-    def guard_with(ring: KeyRing) -> ChatGuard:
+    def make(ring: KeyRing) -> ChatGuard:
         keys = Keys(store=ring, pseudonyms=pseudonyms)
         return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
 
+    return make
+
+
+async def test_keyed_digests_are_separated_by_use_and_survive_a_key_rotation(
+    guard_with: GuardWith,
+) -> None:
+    old, new = random_key(), random_key()
     before = guard_with(KeyRing(old))
     [digest] = before.keyed_digests("form token", b"secret")
     assert before.keyed_digests("form token", b"secret") == [digest]
@@ -351,16 +362,9 @@ async def test_consent_proof_under_an_expired_session_is_exported_and_erased_by_
 
 
 async def test_a_session_token_opens_its_session_under_any_store_key_and_nothing_else(
-    tmp_path: Path, engine: RedactionEngine, clock: ManualClock
+    guard_with: GuardWith,
 ) -> None:
     old, new = random_key(), random_key()
-    store = SqliteStore(f"sqlite:///{tmp_path / 'guard.db'}", clock)
-    pseudonyms = UserPseudonyms([random_key()])
-
-    def guard_with(ring: KeyRing) -> ChatGuard:
-        keys = Keys(store=ring, pseudonyms=pseudonyms)
-        return ChatGuard(Settings(), store=store, keys=keys, engine=engine, clock=clock)
-
     before = guard_with(KeyRing(old))
     session, other = "guest-k3x9q2m4va7d", "guest-a2b3c4d5e6f7"
     token = before.session_token(session)

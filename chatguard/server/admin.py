@@ -32,7 +32,6 @@ Promises:
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from datetime import UTC, datetime
@@ -46,6 +45,7 @@ from chatguard.consent import Source
 from chatguard.errors import InvalidRequestError
 from chatguard.sampling import sample_to_json
 from chatguard.server.app import GUARD, SETTINGS, Handler
+from chatguard.server.bearer import BearerGate
 from chatguard.server.bodies import json_object
 from chatguard.subject import consent_to_json, event_to_json
 
@@ -53,7 +53,12 @@ logger = logging.getLogger(__name__)
 
 PREFIX: Final = "/admin"
 DISABLED_MESSAGE: Final = "admin API disabled: set CHATGUARD_ADMIN__TOKEN"
-_REALM: Final = 'Bearer realm="chatguard-admin"'
+_GATE: Final = BearerGate(
+    name="admin API",
+    disabled_error="AdminDisabled",
+    disabled_message=DISABLED_MESSAGE,
+    realm="chatguard-admin",
+)
 _OPENAPI_FILE: Final = "admin_openapi.json"
 _NDJSON: Final = "application/x-ndjson"
 
@@ -86,21 +91,8 @@ async def bearer_token_required(request: web.Request, handler: Handler) -> web.S
     """503 while no token is configured; 401 unless the request carries the token."""
     if request.match_info.handler is openapi:
         return await handler(request)
-    configured = request.config_dict[SETTINGS].admin.token
-    if configured is None:
-        return web.json_response(
-            {"error": "AdminDisabled", "message": DISABLED_MESSAGE}, status=503
-        )
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    expected = configured.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-        logger.warning("admin API refused a request without a valid bearer token")
-        return web.json_response(
-            {"error": "Unauthorized", "message": "a valid admin bearer token is required"},
-            status=401,
-            headers={"WWW-Authenticate": _REALM},
-        )
-    return await handler(request)
+    refusal = _GATE.refusal(request, request.config_dict[SETTINGS].admin.token)
+    return refusal if refusal is not None else await handler(request)
 
 
 async def _no_store(request: web.Request, response: web.StreamResponse) -> None:

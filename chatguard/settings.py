@@ -228,6 +228,7 @@ _SECRETS_NOT_IN_FILE: tuple[tuple[str, ...], ...] = (
     ("channels", "messenger", "app_secret"),
     ("channels", "messenger", "verify_token"),
     ("channels", "messenger", "page_token"),
+    ("channels", "openai", "client_key"),
     ("admin", "token"),
 )
 
@@ -420,6 +421,19 @@ class MessengerSettings(VendorCallSettings):
     timeout: float = Field(default=10.0, gt=0, description="Seconds one Send API call may take.")
 
 
+class OpenAIChannelSettings(BaseModel):
+    """The OpenAI-compatible channel (``/v1/...``): closed (503) until a client key is
+    set; then a request needs it as its bearer token."""
+
+    model_config = {"extra": "forbid"}
+
+    client_key: SecretStr | None = Field(
+        default=None,
+        description="The key clients send as their API key (Authorization: Bearer); "
+        "from the environment, never the file.",
+    )
+
+
 class ChannelsSettings(BaseModel):
     """The inbound channels."""
 
@@ -427,6 +441,7 @@ class ChannelsSettings(BaseModel):
 
     web: WebChannelSettings = Field(default_factory=WebChannelSettings)
     messenger: MessengerSettings = Field(default_factory=MessengerSettings)
+    openai: OpenAIChannelSettings = Field(default_factory=OpenAIChannelSettings)
 
 
 #: What a purpose added by configuration may be called: a lower-case identifier.

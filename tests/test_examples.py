@@ -125,6 +125,7 @@ async def test_the_openai_example_serves_a_chat_completion(
     async with TestServer(upstream.app(), host="127.0.0.1") as vendor:
         monkeypatch.setenv("CHATGUARD_VENDORS__OPENAI__BASE_URL", str(vendor.make_url("/v1")))
         monkeypatch.setenv("CHATGUARD_VENDORS__OPENAI__API_KEY", "sk-from-the-environment")
+        monkeypatch.setenv("CHATGUARD_CHANNELS__OPENAI__CLIENT_KEY", "client-key-from-the-env")
         settings = load_settings(EXAMPLES / "openai_proxy.toml")
         assert settings.vendors.openai.breaker_failures == 5
         async with _serving(settings, engine) as client:
@@ -134,6 +135,7 @@ async def test_the_openai_example_serves_a_chat_completion(
                     "model": "gpt-4o-mini",
                     "messages": [{"role": "user", "content": f"Hi, I am {NAME}"}],
                 },
+                headers={"Authorization": "Bearer client-key-from-the-env"},
             )
             assert response.status == 200
             answer = await response.json()

@@ -25,6 +25,9 @@ from chatguard.redact.restore import PLACEHOLDER
 
 PATHS: Final = ("chatguard", "passthrough")
 CONVERSATION_HEADER: Final = "X-Chatguard-Conversation"
+#: The API key every shot sends: chatguard's channels.openai.client_key in the
+#: benchmark (the pass-through ignores it).
+CLIENT_KEY: Final = "chatguard-benchmark-client-key"
 REQUEST_TIMEOUT: Final = 10.0
 DRAIN_TIMEOUT: Final = 20.0
 
@@ -128,6 +131,7 @@ async def _one(
                 data=json.dumps(body, ensure_ascii=False).encode(),
                 headers={
                     "Content-Type": "application/json",
+                    "Authorization": f"Bearer {CLIENT_KEY}",
                     CONVERSATION_HEADER: shot.conversation,
                 },
             ) as response:

@@ -30,6 +30,7 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
+from benchmarks.proxy.load import CLIENT_KEY
 from chatguard.clock import SystemClock
 from chatguard.crypto import KeyRing, random_key
 from chatguard.guard import ChatGuard
@@ -125,6 +126,7 @@ async def chatguard_app(
     executor, workers = parse_detection(detection)
     settings = Settings(
         vendors={"openai": {"base_url": upstream_url, "api_key": "sk-bench"}},
+        channels={"openai": {"client_key": CLIENT_KEY}},
         redaction={"workers": workers, "executor": executor},
     )
     with contextlib.ExitStack() as stack:

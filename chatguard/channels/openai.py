@@ -2,6 +2,11 @@
 
 Promises:
 
+* Closed until ``channels.openai.client_key`` is set (503 naming the variable);
+  then every request needs it as its bearer token (the API key an OpenAI client
+  sends), else 401 and nothing is read, stored or sent. Without it, whoever reaches
+  the channel could continue a conversation by a guessable client user id and have
+  the model repeat its placeholders, restored.
 * Nothing personal leaves: every message's content (string and content-part form),
   tool-call arguments (every string leaf of their JSON) and tool results are
   redacted for the ``nlp`` destination before the request is sent to
@@ -34,6 +39,7 @@ Promises:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -55,7 +61,8 @@ from chatguard.errors import (
 from chatguard.guard import ChatGuard
 from chatguard.model import RedactionResult
 from chatguard.redact.restore import StreamRestorer
-from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS
+from chatguard.server.app import GUARD, METRICS, SETTINGS, VENDOR_CALLS, Handler
+from chatguard.server.bearer import BearerGate
 from chatguard.server.bodies import json_object
 from chatguard.server.metrics import ServiceMetrics
 from chatguard.settings import OpenAISettings
@@ -79,11 +86,32 @@ _USER_FIELDS: Final = ("user", "safety_identifier")
 JSONValue = Any
 
 
+#: Disabled until ``channels.openai.client_key`` is set; then clients send it.
+CLIENT_GATE: Final = BearerGate(
+    name="OpenAI channel",
+    disabled_error="ChannelDisabled",
+    disabled_message="OpenAI channel disabled: set CHATGUARD_CHANNELS__OPENAI__CLIENT_KEY",
+    realm="chatguard-openai",
+)
+
+
 def setup_openai(app: web.Application) -> None:
     """Register the channel's routes and its HTTP client's lifetime on ``app``."""
     app.cleanup_ctx.append(_http_client)
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/chat/completions", _clients_only(chat_completions))
+    app.router.add_get("/v1/models", _clients_only(models))
+
+
+def _clients_only(handler: Handler) -> Handler:
+    """``handler``, reached only with the client key (see ``CLIENT_GATE``)."""
+
+    @functools.wraps(handler)
+    async def gated(request: web.Request) -> web.StreamResponse:
+        key = request.app[SETTINGS].channels.openai.client_key
+        refusal = CLIENT_GATE.refusal(request, key)
+        return refusal if refusal is not None else await handler(request)
+
+    return gated
 
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:

@@ -17,9 +17,13 @@ from chatguard.settings import Settings
 Client = TestClient[web.Request, web.Application]
 
 
-async def started(guard: ChatGuard, settings: Settings) -> Client:
-    """A client of the app over ``guard``, its server listening; the caller closes it."""
-    client: Client = TestClient(TestServer(make_app(settings, guard=guard), host="127.0.0.1"))
+async def started(
+    guard: ChatGuard, settings: Settings, headers: dict[str, str] | None = None
+) -> Client:
+    """A client of the app over ``guard``, its server listening, sending ``headers``
+    with every request; the caller closes it."""
+    server = TestServer(make_app(settings, guard=guard), host="127.0.0.1")
+    client: Client = TestClient(server, headers=headers)
     await client.start_server()
     return client
 

@@ -30,9 +30,20 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
         yield fake, str(server.make_url("/v1"))
 
 
+CLIENT_KEY = "client-key-for-tests-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {CLIENT_KEY}"}
+
+
+def _settings(base_url: str, client_key: str | None = CLIENT_KEY) -> Settings:
+    return Settings(
+        vendors={"openai": {"base_url": base_url, "api_key": "sk-vendor"}},
+        channels={"openai": {"client_key": client_key}},
+    )
+
+
 async def _client(guard: ChatGuard, base_url: str) -> Client:
-    settings = Settings(vendors={"openai": {"base_url": base_url, "api_key": "sk-vendor"}})
-    return await started(guard, settings)
+    """A client that sends the channel's client key with every request."""
+    return await started(guard, _settings(base_url), headers=AUTH)
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -91,9 +102,7 @@ async def test_no_personal_value_from_any_part_of_the_chat_reaches_the_vendor(
             {"role": "user", "content": f"I am {NAME}, mail me at {EMAIL} or call {PHONE}"},
         ],
     }
-    response = await client.post(
-        "/v1/chat/completions", json=request, headers={"Authorization": "Bearer client-secret"}
-    )
+    response = await client.post("/v1/chat/completions", json=request)
     assert response.status == 200
     sent = json.dumps(fake.received[0], ensure_ascii=False)
     assert not [value for value in PERSONAL if value in sent]
@@ -103,7 +112,7 @@ async def test_no_personal_value_from_any_part_of_the_chat_reaches_the_vendor(
     assert messages[1]["content"][1] == image and "name" not in messages[1]
     assert json.loads(messages[2]["tool_calls"][0]["function"]["arguments"])["urgent"] is True
     assert fake.headers[0]["Authorization"] == "Bearer sk-vendor"
-    assert "client-secret" not in json.dumps(fake.headers[0])
+    assert CLIENT_KEY not in json.dumps(fake.headers[0])  # the client's key stays here
     assert fake.received[0]["user"].startswith("user-")
 
 
@@ -289,7 +298,42 @@ async def test_a_message_that_cannot_be_redacted_is_not_sent(
 async def test_models_are_listed_with_the_vendors_key_only(
     client: Client, upstream: tuple[Upstream, str]
 ) -> None:
-    response = await client.get("/v1/models", headers={"Authorization": "Bearer client-secret"})
+    response = await client.get("/v1/models")
     assert response.status == 200
     assert (await response.json())["data"][0]["id"] == "gpt-4o-mini"
     assert upstream[0].headers[0]["Authorization"] == "Bearer sk-vendor"
+
+
+async def test_without_a_configured_client_key_the_channel_is_closed(
+    guard: ChatGuard, upstream: tuple[Upstream, str]
+) -> None:
+    fake, url = upstream
+    client = await started(guard, _settings(url, client_key=None), headers=AUTH)
+    try:
+        for method, path in (("POST", "/v1/chat/completions"), ("GET", "/v1/models")):
+            response = await client.request(method, path, json=_chat(f"I am {NAME}"))
+            assert response.status == 503
+            assert "CHATGUARD_CHANNELS__OPENAI__CLIENT_KEY" in (await response.json())["message"]
+    finally:
+        await client.close()
+    assert fake.received == [] and fake.headers == []
+
+
+async def test_a_request_without_the_client_key_reaches_nothing_and_stores_nothing(
+    guard: ChatGuard, upstream: tuple[Upstream, str]
+) -> None:
+    # Without it, whoever reaches the channel could continue a conversation by a
+    # guessable client user id and have the model repeat its placeholders, restored.
+    fake, url = upstream
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": CLIENT_KEY}):
+        client = await started(guard, _settings(url), headers=headers)
+        try:
+            request = _chat(f"I am {NAME}", user="customer-42")
+            response = await client.post("/v1/chat/completions", json=request)
+            assert response.status == 401
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert (await client.get("/v1/models")).status == 401
+        finally:
+            await client.close()
+    assert fake.received == [] and fake.headers == []
+    assert await guard.identities.find("openai", "customer-42") is None

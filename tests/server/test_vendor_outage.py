@@ -147,9 +147,10 @@ async def test_the_model_list_is_fetched_after_one_refused_connection(guard: Cha
                 "timeout": TIMEOUT,
                 "retry_backoff": 1.0,  # the first wait is 0.5 to 1 s: time to start serving
             }
-        }
+        },
+        channels={"openai": {"client_key": "client-key"}},
     )
-    client = await started(guard, settings)
+    client = await started(guard, settings, headers={"Authorization": "Bearer client-key"})
     try:
         response = await _after_one_refused_connection(
             client, "openai", upstream.app(), refusing, client.get("/v1/models")

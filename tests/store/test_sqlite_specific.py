@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,8 @@ from chatguard.store.records import (
     VaultRequest,
 )
 from chatguard.store.sqlite import MIGRATIONS, SqliteStore
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def open_store_at(path: Path) -> SqliteStore:
@@ -44,33 +46,21 @@ async def test_the_file_is_in_wal_mode_and_reopening_migrates_nothing(tmp_path: 
     assert versions == list(range(1, len(MIGRATIONS) + 1))
 
 
-def open_and_close_at_once(path: Path, start: Barrier) -> None:
-    """Child process: wait for the others, then open and close a store at ``path``."""
-    start.wait()
-    asyncio.run(_open_and_close(path))
-
-
-async def _open_and_close(path: Path) -> None:
-    await (await open_store_at(path)).close()
-
-
 def test_processes_opening_a_new_file_at_the_same_instant_all_open_it(tmp_path: Path) -> None:
     # Switching a file to WAL can fail at once with SQLITE_BUSY, without waiting for the
     # busy timeout, when another connection switches it at the same moment (the CI run
     # of 2026-12-02 lost a writer that way); 6 processes x 40 new files made that
     # happen a few dozen times before opening retried the switch.
-    context = multiprocessing.get_context("fork")
-    for round_ in range(40):
-        path = tmp_path / f"chatguard-{round_}.db"
-        start = context.Barrier(6)
-        openers = [
-            context.Process(target=open_and_close_at_once, args=(path, start)) for _ in range(6)
-        ]
-        for opener in openers:
-            opener.start()
-        for opener in openers:
-            opener.join(30)
-        assert [opener.exitcode for opener in openers] == [0] * 6, f"round {round_}"
+    rounds, processes = 40, 6
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.store.opener", str(tmp_path), str(rounds), str(processes)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert done.stdout.splitlines() == [" ".join(["0"] * processes)] * rounds, done.stderr
 
 
 async def test_a_file_migrated_from_before_the_dialogue_state_keeps_its_hand_overs(

@@ -347,10 +347,22 @@ class WithdrawalMatcher:
             **dict.fromkeys(_phrase_index(self.PUSH_NOTIFICATIONS), Purpose.PUSH_NOTIFICATIONS),
             **dict.fromkeys(_phrase_index(self.QUALITY_SAMPLING), Purpose.QUALITY_SAMPLING),
         }
+        self._languages: dict[str, tuple[str, ...]] = {}
+        for language in SUPPORTED_LANGUAGES:
+            phrases = (*self.PUSH_NOTIFICATIONS[language], *self.QUALITY_SAMPLING[language])
+            for phrase in {normalise_phrase(p) for p in phrases}:
+                self._languages[phrase] = (*self._languages.get(phrase, ()), language)
 
     def match(self, text: str) -> Purpose | None:
         """The purpose whose withdrawal the whole of ``text`` asks for, else ``None``."""
         return self._purposes.get(normalise_phrase(text))
+
+    def languages(self, text: str) -> tuple[str, ...]:
+        """The languages whose withdrawal phrase the whole of ``text`` is ("Retirar":
+        Portuguese and Spanish), in ``SUPPORTED_LANGUAGES`` order; empty for any other
+        text. A one-word request is too short for language detection: this tells
+        which language to confirm it in."""
+        return self._languages.get(normalise_phrase(text), ())
 
 
 #: The quick-reply payloads of the two answers chatguard offers.

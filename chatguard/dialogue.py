@@ -104,7 +104,8 @@ class Dialogue:
                 return answered
             conversation = await guard.conversation(session)  # resolved elsewhere first
         if reading.withdrawal is not None and conversation.awaiting is None:
-            return await self.gate.ask_withdrawal(conversation, reading.withdrawal, language)
+            asked_in = reading.language_for(language)
+            return await self.gate.ask_withdrawal(conversation, reading.withdrawal, asked_in)
         if reading.kind is EventKind.CONSENT:
             return []  # an answer to a question resolved meanwhile: never forwarded
         if self.agents is not None and conversation.handed_over_at is not None:

@@ -110,12 +110,23 @@ class UserReading:
     ``answer``: a clear yes (``True``), a clear no (``False``), else ``None``;
     ``withdrawal``: the purpose whose withdrawal the whole message asks for;
     ``kind``: how the message is stored, ``consent`` when it belongs to chatguard's
-    own exchange (then it is never forwarded to a vendor).
+    own exchange (then it is never forwarded to a vendor); ``phrase_languages``: the
+    languages whose withdrawal phrase the message is.
     """
 
     answer: bool | None
     withdrawal: str | None
     kind: EventKind = EventKind.MESSAGE
+    phrase_languages: tuple[str, ...] = ()
+
+    def language_for(self, detected: str) -> str:
+        """The language to confirm this message's withdrawal in: ``detected`` when the
+        phrase is one of that language's, else the phrase's own first language (a
+        one-word request such as "Retirar" is too short to detect, so ``detected``
+        is then the fallback)."""
+        if not self.phrase_languages or detected in self.phrase_languages:
+            return detected
+        return self.phrase_languages[0]
 
 
 def quick_reply_payload(data: Mapping[str, Any] | None) -> str | None:
@@ -165,7 +176,9 @@ class HandOverGate:
         else:
             exchange = withdrawal is not None
         kind = EventKind.CONSENT if exchange else EventKind.MESSAGE
-        return UserReading(answer, None if withdrawal is None else str(withdrawal), kind)
+        if withdrawal is None:
+            return UserReading(answer, None, kind)
+        return UserReading(answer, str(withdrawal), kind, guard.withdrawals.languages(text))
 
     # -- the hand-over ---------------------------------------------------------------
 

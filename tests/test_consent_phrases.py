@@ -126,6 +126,24 @@ def test_the_single_word_asks_to_withdraw_push_notifications(
     assert withdrawals.match(text) is PUSH
 
 
+@pytest.mark.parametrize(
+    ("language", "text"), _cases(ASKS_TO_WITHDRAW_CONSENT) + _cases(ASKS_TO_STOP_NOTIFICATIONS)
+)
+def test_a_withdrawal_phrase_names_the_languages_it_is_written_in(
+    withdrawals: WithdrawalMatcher, language: str, text: str
+) -> None:
+    # A one-word message is too short to tell its language; the phrase tells it.
+    assert language in withdrawals.languages(text)
+
+
+def test_a_phrase_of_two_languages_names_both_and_other_text_none(
+    withdrawals: WithdrawalMatcher,
+) -> None:
+    assert withdrawals.languages("Retirar") == ("pt", "es")
+    assert withdrawals.languages(" widerrufen! ") == ("de",)
+    assert withdrawals.languages("Can I withdraw money at the airport?") == ()
+
+
 @pytest.mark.parametrize(("language", "text"), _cases(MERELY_MENTIONS))
 def test_a_message_that_merely_mentions_the_word_is_not_a_withdrawal(
     withdrawals: WithdrawalMatcher, language: str, text: str
